@@ -1,0 +1,1 @@
+//! Shared helpers for the criterion suite in `benches/suite.rs`.

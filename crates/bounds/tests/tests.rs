@@ -1,0 +1,2 @@
+//! Integration tests for `bounds` (one test binary, topic modules).
+mod smoke;

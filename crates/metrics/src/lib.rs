@@ -1,0 +1,1 @@
+//! Exact evaluation metrics for binary scores, with no libtorch dependency.

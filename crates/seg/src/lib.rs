@@ -1,0 +1,1 @@
+//! Binary pixel segmentation trained for the metric users care about.
