@@ -10,5 +10,8 @@ pub struct EvalScoresArgs {
 
 /// Evaluates the scores in `args.file` and prints the metrics as JSON.
 pub fn run(args: &EvalScoresArgs) -> anyhow::Result<()> {
-    anyhow::bail!("eval-scores is not implemented yet ({})", args.file.display())
+    anyhow::bail!(
+        "eval-scores is not implemented yet ({})",
+        args.file.display()
+    )
 }
