@@ -4,7 +4,7 @@ use std::path::PathBuf;
 /// Arguments of `eval-scores`.
 #[derive(Debug, clap::Args)]
 pub struct EvalScoresArgs {
-    /// CSV file with columns score,label[,weight]; the header is optional.
+    /// CSV file with columns `score,label[,weight]`; the header is optional.
     pub file: PathBuf,
 }
 

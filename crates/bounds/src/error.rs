@@ -1,10 +1,9 @@
 //! The crate's one error type.
-use thiserror::Error;
 
 /// Everything that can go wrong in `bounds`.
 ///
 /// Messages are lowercase, carry the offending value, and name the operation.
-#[derive(Debug, Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two inputs whose shapes must agree do not.
