@@ -4,6 +4,7 @@
 #   .data/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz  (Debian, MIT)
 #   .data/stardist/{img2d,mask2d}.tif                                   (PyPI stardist, BSD-3)
 #   .data/caravan/Caravan.csv                                           (PyPI ISLP)
+#   .data/fonts/DejaVuSans.ttf                                          (Debian, DejaVu licence)
 #
 # Idempotent (each set has a .complete marker) and atomic (each set is unpacked into a
 # temporary folder and renamed when complete). Sources and licences: docs/data.md.
@@ -39,6 +40,24 @@ if [[ ! -f "$data/fashion-mnist/.complete" ]]; then
     done
     rm -rf "$tmp/deb"
     finish fashion-mnist "$tmp"
+    trap - EXIT
+fi
+
+# DejaVu Sans for the plots' text (plotters draws it with the pure-Rust ab_glyph), from
+# Debian's fonts-dejavu-core package.
+if [[ ! -f "$data/fonts/.complete" ]]; then
+    deb=$(compgen -G "$cache/fonts-dejavu-core_*.deb" | head -n1 || true)
+    if [[ -z "$deb" ]]; then
+        (cd "$cache" && { apt-get download fonts-dejavu-core 2>/dev/null \
+            || { apt-get update -qq && apt-get download fonts-dejavu-core; }; })
+        deb=$(compgen -G "$cache/fonts-dejavu-core_*.deb" | head -n1)
+    fi
+    tmp="$(mktemp -d "$data/.partial.XXXXXX")"
+    trap 'rm -rf "$tmp"' EXIT
+    dpkg-deb -x "$deb" "$tmp/deb"
+    mv "$tmp/deb/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" "$tmp/DejaVuSans.ttf"
+    rm -rf "$tmp/deb"
+    finish fonts "$tmp"
     trap - EXIT
 fi
 
