@@ -1,1 +1,53 @@
 //! Exact evaluation metrics for binary scores, with no libtorch dependency.
+//!
+//! One threshold rule everywhere: an element is **predicted positive ⇔ score ≥ t**.
+//! The candidate thresholds are the distinct scores; tied scores form one group, so
+//! no result depends on input order. Everything curve-shaped is read from a
+//! [`Ranking`], built by one sort (an LSD radix sort on the score bits) and one pass
+//! of cumulative sums: `O(N)` memory and time per digit pass, 10⁷ scores in well under
+//! a second.
+//!
+//! - Curves and areas: [`Ranking::roc_curve`], [`Ranking::pr_curve`],
+//!   [`Ranking::roc_auc`] (ties count ½), [`Ranking::average_precision`]
+//!   (scikit-learn's step-wise definition).
+//! - Operating points with the threshold that attains them and a `feasible` flag:
+//!   [`Ranking::precision_at_recall`], [`Ranking::recall_at_precision`],
+//!   [`Ranking::tpr_at_fpr`], [`Ranking::fpr_at_tpr`].
+//! - At one threshold: [`ConfusionCounts`] with precision, recall, IoU, Dice, F-beta.
+//! - Streams: [`Accumulator`] (exact, or binned in `O(T)` memory with a bound on
+//!   its error).
+//! - Segmentation: [`segmentation::dataset`] and [`segmentation::per_image`] with an
+//!   explicit [`EmptyMaskPolicy`].
+//!
+//! Undefined values (a missing class, nothing predicted positive) are NaN with an
+//! [`Undefined`] reason, never 0; bad input is an [`Error`]. The full edge-case
+//! policy is the table in `docs/metrics.md`.
+//!
+//! ```
+//! use metrics::{Ranking, ScoreScale};
+//! let scores = [2.0_f32, 1.0, 1.0, -0.5, -3.0];
+//! let labels = [1u8, 1, 0, 1, 0];
+//! let r = Ranking::new(&scores, &labels, ScoreScale::Logits)?;
+//! let p = r.precision_at_recall(0.6)?;
+//! assert_eq!(p.threshold, Some(1.0));
+//! assert!((p.value - 2.0 / 3.0).abs() < 1e-15 && p.feasible);
+//! # Ok::<(), metrics::Error>(())
+//! ```
+
+mod confusion;
+mod error;
+mod input;
+mod operating;
+mod ranking;
+pub mod segmentation;
+mod sort;
+mod stream;
+mod value;
+
+pub use confusion::ConfusionCounts;
+pub use error::{Error, Result};
+pub use operating::OperatingPoint;
+pub use ranking::{PrCurve, Ranking, RocCurve};
+pub use segmentation::{EmptyMaskPolicy, PerImage};
+pub use stream::Accumulator;
+pub use value::{Metric, ScoreScale, Undefined, Value};

@@ -1,1 +1,8 @@
 //! Integration tests (one binary; topic modules).
+
+mod common;
+mod policy;
+mod properties;
+mod segmentation;
+mod sklearn;
+mod stream;
