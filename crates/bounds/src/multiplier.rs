@@ -158,12 +158,24 @@ pub(crate) fn add_var(
     init: f64,
     trainable: bool,
 ) -> Result<Tensor> {
+    add_var_kind(path, name, dims, init, trainable, path.kind())
+}
+
+/// As [`add_var`] with an explicit kind.
+pub(crate) fn add_var_kind(
+    path: &nn::Path,
+    name: &str,
+    dims: &[i64],
+    init: f64,
+    trainable: bool,
+    kind: tch::Kind,
+) -> Result<Tensor> {
     if path.get(name).is_some() {
         return Err(Error::InvalidConfig {
             field: "path",
             reason: format!("variable {:?} already exists", path.path(name)),
         });
     }
-    let t = Tensor::f_full(dims, init, (path.kind(), path.device()))?;
+    let t = Tensor::f_full(dims, init, (kind, path.device()))?;
     Ok(path.add(name, t, trainable))
 }

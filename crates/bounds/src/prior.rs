@@ -1,7 +1,7 @@
 //! Label priors π: streaming weighted counters in the VarStore, or fixed values.
 use tch::{Kind, Tensor, nn};
 
-use crate::multiplier::add_var;
+use crate::multiplier::add_var_kind;
 use crate::{Error, Pass, PriorConfig, Result};
 
 /// The label priors of a [`GlobalLoss`](crate::GlobalLoss).
@@ -15,7 +15,9 @@ use crate::{Error, Pass, PriorConfig, Result};
 /// ```
 ///
 /// Rows with weight 0 add nothing. If `prior_total` is 0 (pseudocounts 0 and no
-/// weight seen yet), π = 0.5. Fixed: the given values, broadcast to [L].
+/// weight seen yet), π = 0.5. The counters are float64 whatever the VarStore's kind,
+/// so that long streams of pixels count exactly. Fixed: the given values, broadcast
+/// to [L].
 ///
 /// Reference: upstream `util.build_label_priors` (reference §2.8). Differences:
 /// upstream updates on every evaluation of the loss, eval included; we update only on
@@ -46,8 +48,10 @@ impl LabelPriors {
                 positive_pseudocount: p,
                 negative_pseudocount: n,
             } => {
-                let positive = add_var(path, "prior_positive", &[num_labels], *p, false)?;
-                let total = add_var(path, "prior_total", &[num_labels], p + n, false)?;
+                let positive =
+                    add_var_kind(path, "prior_positive", &[num_labels], *p, false, Kind::Double)?;
+                let total =
+                    add_var_kind(path, "prior_total", &[num_labels], p + n, false, Kind::Double)?;
                 Ok(LabelPriors::Streaming { positive, total })
             }
             PriorConfig::Fixed(v) => {
