@@ -1,0 +1,88 @@
+//! Criterion settings and the sizes measured, in one place.
+//!
+//! The machine this project is developed on has 2 cores shared by several people, so the
+//! default run is short (10 samples, 2 s of measurement per benchmark). Set `BENCH_LONG=1`
+//! for 30 samples over 8 s, and `BENCH_QUICK=1` to measure only the smallest size of each
+//! workload (a smoke run).
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use tch::Device;
+
+use benches::{Case, THREADS};
+
+fn flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The shared criterion configuration (command-line flags still apply on top).
+pub fn criterion() -> Criterion {
+    tch::set_num_threads(THREADS);
+    let (samples, measure, warm) = if flag("BENCH_LONG") {
+        (30, 8, 2)
+    } else {
+        (10, 2, 1)
+    };
+    Criterion::default()
+        .sample_size(samples)
+        .measurement_time(Duration::from_secs(measure))
+        .warm_up_time(Duration::from_secs(warm))
+        .without_plots()
+}
+
+/// `sizes`, or only its first element under `BENCH_QUICK`.
+pub fn sizes(sizes: &[usize]) -> &[usize] {
+    if flag("BENCH_QUICK") {
+        &sizes[..1]
+    } else {
+        sizes
+    }
+}
+
+/// The logits counts of the loss benchmarks: 2¹⁴, 2¹⁷, 2²¹.
+pub const LOSS_SIZES: [usize; 3] = [1 << 14, 1 << 17, 1 << 21];
+
+/// The score counts of the metric benchmarks: 10⁵, 10⁶, 10⁷.
+pub const METRIC_SIZES: [usize; 3] = [100_000, 1_000_000, 10_000_000];
+
+/// The devices to measure on: the CPU, and CUDA device 0 when one is available.
+pub fn devices() -> Vec<Device> {
+    let mut d = vec![Device::Cpu];
+    if tch::Cuda::is_available() {
+        d.push(Device::Cuda(0));
+    }
+    d
+}
+
+/// A group named after the case, with its throughput set.
+pub fn group<'a>(c: &'a mut Criterion, case: &Case) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(case.group());
+    g.throughput(Throughput::Elements(case.elements()));
+    g
+}
+
+/// The benchmark name of a case on a device: its parameter, `-cuda` on CUDA.
+pub fn name(case: &Case, device: Device) -> String {
+    match device {
+        Device::Cpu => case.parameter(),
+        _ => format!("{}-cuda", case.parameter()),
+    }
+}
+
+/// Times `iters` calls of `step`, waiting for the device before each clock read (CUDA
+/// runs asynchronously); for criterion's `iter_custom`.
+pub fn timed<F: FnMut()>(device: Device, iters: u64, mut step: F) -> Duration {
+    sync(device);
+    let start = Instant::now();
+    for _ in 0..iters {
+        step();
+    }
+    sync(device);
+    start.elapsed()
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
