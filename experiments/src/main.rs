@@ -5,8 +5,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod cells;
 mod cli;
+mod config;
 mod eval_scores;
+mod parts;
+mod plots;
+mod presets;
+mod report;
+mod rundir;
+mod runner;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

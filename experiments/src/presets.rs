@@ -1,0 +1,211 @@
+//! The built-in suites: `--quick` (smoke test), the default (about 15 minutes on 2 CPU
+//! cores) and `--full` (full sizes, 5 seeds). docs/experiments.md lists their contents.
+use crate::config::{
+    Arch, DataConfig, ExperimentConfig, LossKind, LossParams, ModelConfig, Preset, SuiteConfig,
+    TrainParams,
+};
+
+use LossKind::*;
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn unet(name: &str, depth: i64, base_channels: i64, losses: Option<Vec<LossKind>>) -> ModelConfig {
+    ModelConfig {
+        name: name.into(),
+        arch: Arch::Unet {
+            depth,
+            base_channels,
+        },
+        losses,
+    }
+}
+
+fn toy(seeds: usize) -> ExperimentConfig {
+    ExperimentConfig {
+        name: "toy".into(),
+        seeds,
+        losses: vec![Bce, PrecisionAtRecall],
+        recall_targets: vec![0.98],
+        precision_targets: vec![],
+        data: DataConfig::Toy {},
+        models: vec![ModelConfig {
+            name: "linear".into(),
+            arch: Arch::Linear,
+            losses: None,
+        }],
+        // Reference §8: 150 iterations of gradient descent, rate 1.0 decayed linearly,
+        // upstream dual rate factor 15.
+        train: TrainParams {
+            epochs: 150,
+            batch_size: 3650,
+            learning_rate: 1.0,
+            dual_rate: 15.0,
+        },
+    }
+}
+
+struct Sizes {
+    seeds: usize,
+    train: usize,
+    val: usize,
+    test: usize,
+    epochs: usize,
+    crops: usize,
+    tab_epochs: usize,
+}
+
+fn sizes(p: Preset) -> Sizes {
+    match p {
+        Preset::Quick => Sizes {
+            seeds: 1,
+            train: 64,
+            val: 32,
+            test: 32,
+            epochs: 1,
+            crops: 16,
+            tab_epochs: 2,
+        },
+        Preset::Default => Sizes {
+            seeds: 3,
+            train: 1500,
+            val: 500,
+            test: 1000,
+            epochs: 3,
+            crops: 256,
+            tab_epochs: 20,
+        },
+        Preset::Full => Sizes {
+            seeds: 5,
+            train: 13_000,
+            val: 2_000,
+            test: 10_000,
+            epochs: 10,
+            crops: 2048,
+            tab_epochs: 60,
+        },
+    }
+}
+
+impl SuiteConfig {
+    /// A built-in suite.
+    pub fn preset(p: Preset) -> SuiteConfig {
+        let s = sizes(p);
+        let all = vec![Bce, WeightedBce, Focal, Dice, PrecisionAtRecall, PrAuc, RocAuc];
+        let seg_train = TrainParams {
+            epochs: s.epochs,
+            batch_size: 32,
+            learning_rate: 2e-3,
+            dual_rate: 0.05,
+        };
+        let (models, losses, recall_targets) = match p {
+            Preset::Quick => (
+                vec![unet("tiny", 1, 4, None)],
+                vec![Bce, PrecisionAtRecall],
+                vec![0.9],
+            ),
+            // The default trains every loss on the capacity-limited model and the
+            // BCE-vs-P@R pair on the larger one, to fit the time budget.
+            Preset::Default => (
+                vec![
+                    unet("tiny", 1, 4, None),
+                    unet("small", 2, 8, Some(vec![Bce, PrecisionAtRecall])),
+                ],
+                all.clone(),
+                vec![0.9, 0.98],
+            ),
+            Preset::Full => (
+                vec![unet("tiny", 1, 4, None), unet("unet", 3, 16, None)],
+                all.clone(),
+                vec![0.9, 0.98],
+            ),
+        };
+        let fashion = ExperimentConfig {
+            name: "fashion-shirt".into(),
+            seeds: s.seeds,
+            losses,
+            recall_targets,
+            precision_targets: vec![],
+            data: DataConfig::Fashion {
+                train: s.train,
+                val: s.val,
+                test: s.test,
+                // Shirt among its look-alikes, with 40% of the shirts kept so that the
+                // foreground is a few percent.
+                positive: strings(&["Shirt"]),
+                pool: strings(&["T-shirt/top", "Pullover", "Coat", "Shirt"]),
+                positive_keep: 0.4,
+                inverted: false,
+            },
+            models: models.clone(),
+            train: seg_train.clone(),
+        };
+        let inverted = ExperimentConfig {
+            name: "fashion-inverted".into(),
+            seeds: s.seeds,
+            losses: vec![Bce, PrecisionAtRecall],
+            recall_targets: vec![0.9],
+            precision_targets: vec![],
+            data: DataConfig::Fashion {
+                train: s.train,
+                val: s.val,
+                test: s.test,
+                // Every pixel not on a shirt is positive: the majority class.
+                positive: strings(&["Shirt"]),
+                pool: strings(&["T-shirt/top", "Pullover", "Coat", "Shirt"]),
+                positive_keep: 1.0,
+                inverted: true,
+            },
+            models: vec![models.last().expect("at least one model").clone()],
+            train: seg_train.clone(),
+        };
+        let stardist = ExperimentConfig {
+            name: "stardist".into(),
+            seeds: s.seeds,
+            losses: vec![Bce, PrecisionAtRecall],
+            recall_targets: vec![0.9],
+            precision_targets: vec![],
+            data: DataConfig::Stardist {
+                crop: 64,
+                crops_per_epoch: s.crops,
+            },
+            models: vec![unet("small", 2, 8, None)],
+            train: TrainParams {
+                epochs: s.epochs.max(2) * 2,
+                batch_size: 16,
+                ..seg_train
+            },
+        };
+        let tabular = ExperimentConfig {
+            name: "caravan".into(),
+            seeds: s.seeds,
+            losses: vec![Bce, PrecisionAtRecall, RecallAtPrecision],
+            recall_targets: vec![0.5],
+            precision_targets: vec![0.2],
+            data: DataConfig::Caravan { val_fraction: 0.25 },
+            models: vec![ModelConfig {
+                name: "mlp".into(),
+                arch: Arch::Mlp { hidden: vec![32] },
+                losses: None,
+            }],
+            train: TrainParams {
+                epochs: s.tab_epochs,
+                batch_size: 256,
+                learning_rate: 1e-3,
+                dual_rate: 0.05,
+            },
+        };
+        let name = match p {
+            Preset::Quick => "quick",
+            Preset::Default => "default",
+            Preset::Full => "full",
+        };
+        SuiteConfig {
+            name: name.into(),
+            threads: 2,
+            loss_params: LossParams::default(),
+            experiments: vec![toy(s.seeds), fashion, inverted, stardist, tabular],
+        }
+    }
+}
