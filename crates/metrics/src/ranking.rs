@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::input::push_entries;
-use crate::sort::{Entry, key_score, sort_entries};
+use crate::input::{check_label, check_len, check_score};
+use crate::sort::{Entry, key_score, pack, radix_sort, unpack};
 use crate::{ConfusionCounts, Error, Metric, Result, ScoreScale, Undefined, Value};
 
 /// Scores grouped by distinct value, in descending order, with cumulative class weights.
@@ -54,9 +55,46 @@ impl Ranking {
     /// # Ok::<(), metrics::Error>(())
     /// ```
     pub fn new<S: Value, L: Value>(scores: &[S], labels: &[L], scale: ScoreScale) -> Result<Self> {
-        let mut entries = Vec::new();
-        push_entries::<S, L, f64>(&mut entries, scores, labels, None, scale, 0)?;
-        Self::from_entries(entries, scale)
+        check_len("labels", scores.len(), labels.len())?;
+        if scores.is_empty() {
+            return Err(Error::Empty { what: "no scores" });
+        }
+        // Fast path: score key and label packed in 8 bytes (always possible for f32
+        // scores). A score using bit 0 of its f64 bits switches to 16-byte entries.
+        let mut packed = Vec::with_capacity(scores.len());
+        for (i, (&s, &l)) in scores.iter().zip(labels).enumerate() {
+            let s = s.to_f64();
+            check_score(s, scale, i)?;
+            let positive = check_label(l.to_f64(), i)?;
+            match pack(s, positive) {
+                Some(p) => packed.push(p),
+                None => {
+                    drop(packed);
+                    let mut entries = Vec::new();
+                    push_entries::<S, L, f64>(&mut entries, scores, labels, None, scale, 0)?;
+                    return Self::from_entries(entries, scale);
+                }
+            }
+        }
+        radix_sort(&mut packed);
+        let distinct = 1 + packed.windows(2).filter(|w| w[0] >> 1 != w[1] >> 1).count();
+        let mut groups = GroupBuilder::with_capacity(scale, distinct);
+        let mut k = packed.len();
+        while k > 0 {
+            let group = packed[k - 1] >> 1;
+            let (mut pos, mut neg) = (0u64, 0u64);
+            while k > 0 && packed[k - 1] >> 1 == group {
+                if packed[k - 1] & 1 == 1 {
+                    pos += 1
+                } else {
+                    neg += 1
+                }
+                k -= 1;
+            }
+            let (key, _) = unpack(group << 1);
+            groups.push(key_score(key), pos as f64, neg as f64);
+        }
+        Ok(groups.finish(scores.len()))
     }
 
     /// Ranks weighted scores; weight 0 means the element is absent.
@@ -85,9 +123,10 @@ impl Ranking {
                 what: "no element with positive weight",
             });
         }
-        sort_entries(&mut entries);
+        radix_sort(&mut entries);
         let elements = entries.len();
-        let mut groups = GroupBuilder::new(scale);
+        let distinct = 1 + entries.windows(2).filter(|w| w[0].key != w[1].key).count();
+        let mut groups = GroupBuilder::with_capacity(scale, distinct);
         let mut k = entries.len();
         while k > 0 {
             let key = entries[k - 1].key;
@@ -277,13 +316,13 @@ pub(crate) struct GroupBuilder {
 }
 
 impl GroupBuilder {
-    pub(crate) fn new(scale: ScoreScale) -> Self {
+    pub(crate) fn with_capacity(scale: ScoreScale, groups: usize) -> Self {
         GroupBuilder {
             ranking: Ranking {
                 scale,
-                thresholds: Vec::new(),
-                tp: Vec::new(),
-                fp: Vec::new(),
+                thresholds: Vec::with_capacity(groups),
+                tp: Vec::with_capacity(groups),
+                fp: Vec::with_capacity(groups),
                 positives: 0.0,
                 negatives: 0.0,
                 elements: 0,

@@ -263,7 +263,7 @@ impl Accumulator {
                         what: "no element with positive weight",
                     });
                 }
-                let mut groups = GroupBuilder::new(self.scale);
+                let mut groups = GroupBuilder::with_capacity(self.scale, b.pos.len());
                 for j in (0..b.pos.len()).rev() {
                     if b.pos[j] > 0.0 || b.neg[j] > 0.0 {
                         groups.push(b.edge(j), b.pos[j], b.neg[j]);
