@@ -1,13 +1,31 @@
 //! Real and synthetic data sets, all delivered as the same tensor types.
 //!
-//! Segmentation sources (`fashion`, `stardist`, `folder`, `synthetic`) return
-//! [`SegSet`] / [`SegSplits`]; tabular and 2-D classification sources (`tabular`)
-//! return [`TabularSet`] / [`TabularSplits`]. `loader` turns a [`SegSet`] into
+//! Segmentation sources ([`fashion`], [`stardist`], [`folder`], [`synthetic`]) return
+//! [`SegSet`] / [`SegSplits`]; tabular and 2-D classification sources ([`tabular`])
+//! return [`TabularSet`] / [`TabularSplits`]. [`loader`] turns a [`SegSet`] into
 //! seeded minibatches. Datasets, licences and exact rules: `docs/data.md`.
 
+pub mod fashion;
+pub mod folder;
+pub mod loader;
+pub mod stardist;
+pub mod synthetic;
+pub mod tabular;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 use crate::{Error, Result};
+
+/// The generator behind every seeded choice in `data`: ChaCha8 keyed by `(seed, stream)`,
+/// so that independent uses of one user seed draw independent streams.
+pub(crate) fn seeded_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&stream.to_le_bytes());
+    ChaCha8Rng::from_seed(key)
+}
 
 /// A segmentation set held in memory (CPU tensors).
 ///
