@@ -310,7 +310,6 @@ impl GlobalLoss {
     /// - [`Error::Device`]: an input not on the state's device.
     /// - [`Error::InvalidValue`]: empty batch, NaN or ±inf logits, labels outside
     ///   [0, 1], negative or non-finite weights.
-    /// - [`Error::Unsupported`]: pairwise ROC-AUC while `crate::roc` is unavailable.
     pub fn forward(
         &self,
         logits: &Tensor,
@@ -622,11 +621,28 @@ impl GlobalLoss {
         let ObjectiveConfig::RocAucPairwise { max_pairs } = self.config.objective else {
             unreachable!("pairwise() is only reached for RocAucPairwise")
         };
-        let _ = (b, max_pairs, self.calls.get());
+        let seed = self.calls.get();
+        self.calls.set(seed.wrapping_add(1));
+        let shape = b.shape.as_slice();
+        let w = b.w.contiguous().reshape(shape);
+        let loss = crate::roc::roc_auc_pairwise_loss(
+            &b.y.reshape(shape),
+            &b.s.reshape(shape),
+            Some(&w),
+            self.config.surrogate,
+            max_pairs,
+            seed,
+        )?;
         let empty = || Tensor::zeros([0], (b.s.kind(), b.s.device()));
-        let _ = (pass, empty);
-        Err(Error::Unsupported {
-            what: "pairwise ROC-AUC (crate::roc not available yet)".into(),
-        })
+        let diagnostics = Diagnostics {
+            pass,
+            multipliers: empty(),
+            priors: empty(),
+            tp_lower_bound: empty(),
+            fp_upper_bound: empty(),
+            slack: empty(),
+            constraint_grad: empty(),
+        };
+        Ok(LossOutput { loss, diagnostics })
     }
 }

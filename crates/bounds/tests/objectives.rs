@@ -274,6 +274,8 @@ fn cross_function_cases() -> Vec<(ObjectiveConfig, Surrogate)> {
         (fpr_at_tpr(Target::All(0.36)), Surrogate::Hinge),
         (tpr_at_fpr(Target::All(0.36)), Surrogate::Xent),
         (roc_anchors((0.0, 1.0), 5), Surrogate::Xent),
+        (ObjectiveConfig::RocAucPairwise { max_pairs: None }, Surrogate::Xent),
+        (ObjectiveConfig::RocAucPairwise { max_pairs: None }, Surrogate::Hinge),
     ]
 }
 
