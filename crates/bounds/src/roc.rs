@@ -158,14 +158,21 @@ fn positive_surrogate(surrogate: Surrogate, z: &Tensor) -> Tensor {
     }
 }
 
-/// The exact O(N²·L) form.
+/// The exact O(N²·L) form, one label at a time (without autograd the peak is O(N²)).
 fn exact(labels: &Tensor, s: &Tensor, w: &Tensor, surrogate: Surrogate, n: i64) -> Tensor {
-    // Axis 0 = b (the element the loss belongs to), axis 1 = a (its partner).
-    let dy = labels.unsqueeze(1) - labels.unsqueeze(0); // [N, N, L]: y_b − y_a
-    let ds = s.unsqueeze(1) - s.unsqueeze(0); // [N, N, L]: s_b − s_a
-    let pair_w = w.unsqueeze(1) * w.unsqueeze(0); // [N, N, L]
-    let per_pair = dy.abs() * pair_w * positive_surrogate(surrogate, &(&dy * ds));
-    per_pair.sum_dim_intlist([1i64].as_slice(), false, None) / (2.0 * n as f64) // [N, L]
+    let l = labels.size()[1];
+    let columns: Vec<Tensor> = (0..l)
+        .map(|j| {
+            let (y, sj, wj) = (labels.select(1, j), s.select(1, j), w.select(1, j)); // [N]
+            // Axis 0 = b (the element the loss belongs to), axis 1 = a (its partner).
+            let dy = y.unsqueeze(1) - y.unsqueeze(0); // [N, N]: y_b − y_a
+            let ds = sj.unsqueeze(1) - sj.unsqueeze(0); // [N, N]: s_b − s_a
+            let pair_w = wj.unsqueeze(1) * wj.unsqueeze(0); // [N, N]
+            let per_pair = dy.abs() * pair_w * positive_surrogate(surrogate, &(&dy * ds));
+            per_pair.sum_dim_intlist([1i64].as_slice(), false, None) // [N]
+        })
+        .collect();
+    Tensor::stack(&columns, 1) / (2.0 * n as f64) // [N, L]
 }
 
 /// The sampled (or, for few pairs, enumerated) form; labels are 0/1 here.

@@ -439,6 +439,7 @@ fn fused_rejects_bad_inputs() {
 fn fused_memory_probe() {
     let mode = std::env::var("FUSED_PROBE").unwrap_or_else(|_| "fused".into());
     let (n, k) = (1i64 << 21, 20i64);
+    tch::manual_seed(0);
     let opts = (Kind::Float, Device::Cpu);
     let logits = Tensor::randn([n, 1], opts).set_requires_grad(true);
     let labels = Tensor::rand([n, 1], opts).gt(0.7).to_kind(Kind::Float);
@@ -452,6 +453,7 @@ fn fused_memory_probe() {
     let chunk = chunk.unwrap_or(bounds::fused::DEFAULT_CHUNK_ROWS);
     let start = std::time::Instant::now();
     let v = match mode.as_str() {
+        "inputs" => Ok((&logits * 1.0).sum(Kind::Float)),
         "autograd" => {
             anchor_surrogate_sum_autograd(&logits, &labels, &weights, &b, &c, &d, Surrogate::Xent)
         }
