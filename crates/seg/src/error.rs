@@ -32,9 +32,52 @@ pub enum Error {
         /// Why the value is rejected, with the value.
         reason: String,
     },
+    /// A tensor has the wrong shape (`-1` in `expected` stands for "any size").
+    #[error("{op}: shape mismatch for {what}, expected {expected:?}, got {got:?}")]
+    Shape {
+        /// The operation that checked the shape.
+        op: &'static str,
+        /// Which input had the wrong shape.
+        what: &'static str,
+        /// The expected shape.
+        expected: Vec<i64>,
+        /// The shape received.
+        got: Vec<i64>,
+    },
+    /// A tensor has an unsupported kind (e.g. integer images where floats are needed).
+    #[error("{op}: {what} has unsupported kind {got:?}")]
+    Kind {
+        /// The operation that checked the kind.
+        op: &'static str,
+        /// Which input had the wrong kind.
+        what: &'static str,
+        /// The kind received.
+        got: tch::Kind,
+    },
+    /// A tensor is on the wrong device.
+    #[error("{op}: {what} is on {got:?}, expected {expected:?}")]
+    Device {
+        /// The operation that checked the device.
+        op: &'static str,
+        /// Which input was on the wrong device.
+        what: &'static str,
+        /// The device expected.
+        expected: tch::Device,
+        /// The device received.
+        got: tch::Device,
+    },
+    /// A value that must be finite is NaN or infinite (e.g. a diverged training loss).
+    #[error("non-finite value: {what}")]
+    NonFinite {
+        /// What was not finite, where, and its value.
+        what: String,
+    },
     /// An error from the `bounds` losses.
     #[error(transparent)]
     Bounds(#[from] bounds::Error),
+    /// An error from the `metrics` crate (bad scores, labels or weights).
+    #[error(transparent)]
+    Metrics(#[from] metrics::Error),
     /// An error reported by libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

@@ -1,2 +1,5 @@
 //! Integration tests (one binary; topic modules).
 mod data;
+mod evaluate;
+mod model;
+mod train;
