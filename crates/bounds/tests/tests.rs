@@ -1,3 +1,11 @@
 //! Integration tests for `bounds` (one test binary, topic modules).
-mod smoke;
+mod baseline;
+mod common;
 mod fused;
+mod roc;
+mod smoke;
+mod util;
+mod bound;
+mod objectives;
+mod multiplier;
+mod gradcheck;
