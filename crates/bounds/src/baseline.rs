@@ -123,11 +123,11 @@ pub fn focal(
     let log_one_minus_pt =
         (logits.log_sigmoid() + (-&y + 1.0).log()).logaddexp(&((-logits).log_sigmoid() + y.log()));
     let modulation = (log_one_minus_pt * gamma).exp();
-    let mut loss = w * modulation * ce;
-    if let Some(a) = alpha {
-        loss = loss * (&y * a + (-&y + 1.0) * (1.0 - a));
-    }
-    Ok(loss)
+    let loss = w * modulation * ce;
+    Ok(match alpha {
+        Some(a) => loss * (&y * a + (-&y + 1.0) * (1.0 - a)),
+        None => loss,
+    })
 }
 
 /// Soft Dice loss from logits, averaged over images.

@@ -149,7 +149,6 @@ pub fn anchor_surrogate_sum(
 
     // Straight-through assembly: every (x − x̄) is exactly zero in the forward pass, so
     // the value is untouched, and ∂/∂x of Σ g·(x − x̄) is g.
-    let mut out = parts.value;
     let terms: [(&Tensor, &Option<Tensor>); 6] = [
         (logits, &parts.g_logits),
         (labels, &parts.g_labels),
@@ -158,11 +157,10 @@ pub fn anchor_surrogate_sum(
         (pos_coef, &parts.g_pos_coef),
         (neg_coef, &parts.g_neg_coef),
     ];
-    for (x, g) in terms {
-        if let Some(g) = g {
-            out = out + (g * (x - x.detach())).sum(dims.kind);
-        }
-    }
+    let out = terms
+        .into_iter()
+        .filter_map(|(x, g)| g.as_ref().map(|g| (g * (x - x.detach())).sum(dims.kind)))
+        .fold(parts.value.shallow_clone(), |acc, term| acc + term);
     Ok(out)
 }
 
