@@ -31,7 +31,9 @@ use crate::{Error, Result, Surrogate};
 ///   (|P_j|·|Q_j| / M) · w_pj · w_qj · φ₊(s_pj − s_qj) / (2N)   to loss_pj and to loss_qj
 ///   ```
 ///   so the expectation of every element's loss equals its exact value (unbiased).
-///   Time and memory O(N·L + M·L). Same `seed` ⇒ same pairs.
+///   Time and memory O(N·L + M·L). Same `seed` ⇒ same pairs. The pairs are drawn on
+///   the host (the label masks are copied there, one `[N]` column at a time), then the
+///   arithmetic runs on the logits' device.
 ///
 /// Labels and weights are cast to the logits' kind (upstream `convert_and_cast`).
 ///
