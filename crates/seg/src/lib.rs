@@ -9,6 +9,7 @@ pub mod model;
 pub mod objective;
 pub mod optim;
 pub mod predict;
+pub mod scores;
 pub mod train;
 
 pub use error::{Error, Result};
