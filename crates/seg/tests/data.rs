@@ -464,6 +464,23 @@ fn stardist_real_split() {
     }
     let mean = s.train.images.mean(Kind::Double).double_value(&[]);
     assert!(mean > 0.02 && mean < 0.6, "normalized train mean {mean}");
+    // Every choice of test quadrant partitions the same pixels.
+    for q in 0..4 {
+        let cfg = StardistConfig {
+            test_quadrant: q,
+            ..Default::default()
+        };
+        let s = stardist::load(&dir, &cfg).unwrap();
+        let sum = |t: &Tensor| t.sum(Kind::Double).double_value(&[]);
+        let all = sum(&s.train.masks) + sum(&s.val.masks) + sum(&s.test.masks);
+        println!(
+            "stardist test quadrant {q}: fg train {:.4} val {:.4} test {:.4}",
+            s.train.foreground_fraction(),
+            s.val.foreground_fraction(),
+            s.test.foreground_fraction()
+        );
+        assert!((all / (512.0 * 512.0) - total).abs() < 1e-12);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ fn mask_planes(mask: &DynamicImage, ignore: Option<u16>) -> (Vec<f32>, Vec<f32>)
             ]
         }
         DynamicImage::ImageLumaA16(b) => vec![b.as_raw().chunks_exact(2).map(|p| p[0]).collect()],
-        other if other.color().bytes_per_pixel() / other.color().channel_count() as u8 >= 2 => {
+        other if other.color().bytes_per_pixel() / other.color().channel_count() >= 2 => {
             let rgb = other.to_rgb16();
             (0..3)
                 .map(|c| rgb.as_raw().iter().skip(c).step_by(3).copied().collect())

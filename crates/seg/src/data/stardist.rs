@@ -73,7 +73,7 @@ impl StardistConfig {
             return Err(Error::config("val_rows", "must be at least 1, got 0"));
         }
         let (lo, hi) = (self.low_percentile, self.high_percentile);
-        if !(0.0..100.0).contains(&lo) || !(hi > lo && hi <= 100.0) {
+        if !(0.0..100.0).contains(&lo) || !(lo..=100.0).contains(&hi) || hi == lo {
             return Err(Error::config(
                 "low_percentile/high_percentile",
                 format!("need 0 <= low < high <= 100, got {lo} and {hi}"),
