@@ -1,1 +1,2 @@
 //! Integration tests (one binary; topic modules).
+mod eval_scores;
