@@ -48,10 +48,22 @@ impl LabelPriors {
                 positive_pseudocount: p,
                 negative_pseudocount: n,
             } => {
-                let positive =
-                    add_var_kind(path, "prior_positive", &[num_labels], *p, false, Kind::Double)?;
-                let total =
-                    add_var_kind(path, "prior_total", &[num_labels], p + n, false, Kind::Double)?;
+                let positive = add_var_kind(
+                    path,
+                    "prior_positive",
+                    &[num_labels],
+                    *p,
+                    false,
+                    Kind::Double,
+                )?;
+                let total = add_var_kind(
+                    path,
+                    "prior_total",
+                    &[num_labels],
+                    p + n,
+                    false,
+                    Kind::Double,
+                )?;
                 Ok(LabelPriors::Streaming { positive, total })
             }
             PriorConfig::Fixed(v) => {

@@ -6,16 +6,25 @@ use crate::common::*;
 
 fn lb(data: &(Vec<f64>, Vec<f64>, Vec<f64>), n: i64, w: Option<&[f64]>, s: Surrogate) -> Vec<f64> {
     let w = w.map(|w| t64(w, &[n, 1]));
-    let out = true_positives_lower_bound(&t64(&data.0, &[n, 2]), &t64(&data.1, &[n, 2]), w.as_ref(), s)
-        .unwrap();
+    let out = true_positives_lower_bound(
+        &t64(&data.0, &[n, 2]),
+        &t64(&data.1, &[n, 2]),
+        w.as_ref(),
+        s,
+    )
+    .unwrap();
     vec64(&out)
 }
 
 fn ub(data: &(Vec<f64>, Vec<f64>, Vec<f64>), n: i64, w: Option<&[f64]>, s: Surrogate) -> Vec<f64> {
     let w = w.map(|w| t64(w, &[n, 1]));
-    let out =
-        false_positives_upper_bound(&t64(&data.0, &[n, 2]), &t64(&data.1, &[n, 2]), w.as_ref(), s)
-            .unwrap();
+    let out = false_positives_upper_bound(
+        &t64(&data.0, &[n, 2]),
+        &t64(&data.1, &[n, 2]),
+        w.as_ref(),
+        s,
+    )
+    .unwrap();
     vec64(&out)
 }
 
@@ -24,16 +33,31 @@ fn lower_bound_multilabel() {
     let d = multilabel_data();
     assert_close(&lb(&d, 6, None, Surrogate::Xent), &[2.0, 1.0], 1e-6, 1e-6);
     let w = [0.0, 2.0, 0.5, 1.0, 2.0, 3.0];
-    assert_close(&lb(&d, 6, Some(&w), Surrogate::Xent), &[2.5, 0.0], 1e-6, 1e-6);
+    assert_close(
+        &lb(&d, 6, Some(&w), Surrogate::Xent),
+        &[2.5, 0.0],
+        1e-6,
+        1e-6,
+    );
     assert_close(&lb(&d, 6, None, Surrogate::Hinge), &[2.0, 1.0], 1e-6, 1e-6);
     let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-    assert_close(&lb(&d, 6, Some(&w), Surrogate::Hinge), &[5.0, 1.0], 1e-6, 1e-6);
+    assert_close(
+        &lb(&d, 6, Some(&w), Surrogate::Hinge),
+        &[5.0, 1.0],
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]
 fn lower_bound_other_multilabel() {
     for s in [Surrogate::Xent, Surrogate::Hinge] {
-        assert_close(&lb(&other_multilabel_data(s), 12, None, s), &[4.0, 2.0], 1e-6, 1e-5);
+        assert_close(
+            &lb(&other_multilabel_data(s), 12, None, s),
+            &[4.0, 2.0],
+            1e-6,
+            1e-5,
+        );
     }
 }
 
@@ -42,16 +66,31 @@ fn upper_bound_multilabel() {
     let d = multilabel_data();
     assert_close(&ub(&d, 6, None, Surrogate::Xent), &[1.0, 2.0], 1e-6, 1e-6);
     let w = [3.0, 2.0, 1.0, 0.0, 1.0, 2.0];
-    assert_close(&ub(&d, 6, Some(&w), Surrogate::Xent), &[2.0, 1.0], 1e-6, 1e-6);
+    assert_close(
+        &ub(&d, 6, Some(&w), Surrogate::Xent),
+        &[2.0, 1.0],
+        1e-6,
+        1e-6,
+    );
     assert_close(&ub(&d, 6, None, Surrogate::Hinge), &[1.0, 2.0], 1e-6, 1e-6);
     let w = [13.0, 12.0, 11.0, 0.5, 0.0, 0.5];
-    assert_close(&ub(&d, 6, Some(&w), Surrogate::Hinge), &[0.5, 0.5], 1e-6, 1e-6);
+    assert_close(
+        &ub(&d, 6, Some(&w), Surrogate::Hinge),
+        &[0.5, 0.5],
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]
 fn upper_bound_other_multilabel() {
     for s in [Surrogate::Xent, Surrogate::Hinge] {
-        assert_close(&ub(&other_multilabel_data(s), 12, None, s), &[2.0, 4.0], 1e-6, 1e-5);
+        assert_close(
+            &ub(&other_multilabel_data(s), 12, None, s),
+            &[2.0, 4.0],
+            1e-6,
+            1e-5,
+        );
     }
 }
 
@@ -64,8 +103,9 @@ fn three_dimensional_logits() {
     for f in [true_positives_lower_bound, false_positives_upper_bound] {
         let whole = f(&y, &x, None, Surrogate::Xent).unwrap();
         assert_eq!(whole.size(), vec![3, 2]);
-        let slices: Vec<Tensor> =
-            (0..2).map(|k| f(&y, &x.select(2, k), None, Surrogate::Xent).unwrap()).collect();
+        let slices: Vec<Tensor> = (0..2)
+            .map(|k| f(&y, &x.select(2, k), None, Surrogate::Xent).unwrap())
+            .collect();
         let stacked = Tensor::stack(&slices, 1);
         assert_tensors_close(&whole, &stacked, 1e-12, 1e-12);
     }
@@ -79,12 +119,21 @@ fn vector_bounds_match_the_hand_formula() {
     let w = [1.0, 2.0, 0.5, 3.0, 1.5];
     for s in [Surrogate::Xent, Surrogate::Hinge] {
         let k = s.kappa();
-        let tp: f64 = (0..5).map(|i| w[i] * (y[i] - y[i] * phi_pos(s, x[i]) / k)).sum();
-        let fp: f64 = (0..5).map(|i| w[i] * (1.0 - y[i]) * phi_neg(s, x[i]) / k).sum();
+        let tp: f64 = (0..5)
+            .map(|i| w[i] * (y[i] - y[i] * phi_pos(s, x[i]) / k))
+            .sum();
+        let fp: f64 = (0..5)
+            .map(|i| w[i] * (1.0 - y[i]) * phi_neg(s, x[i]) / k)
+            .sum();
         let (yt, xt, wt) = (t64(&y, &[5]), t64(&x, &[5]), t64(&w, &[5]));
         let got_tp = true_positives_lower_bound(&yt, &xt, Some(&wt), s).unwrap();
         let got_fp = false_positives_upper_bound(&yt, &xt, Some(&wt), s).unwrap();
         assert_eq!(got_tp.size(), Vec::<i64>::new());
-        assert_close(&[got_tp.double_value(&[]), got_fp.double_value(&[])], &[tp, fp], 1e-12, 1e-12);
+        assert_close(
+            &[got_tp.double_value(&[]), got_fp.double_value(&[])],
+            &[tp, fp],
+            1e-12,
+            1e-12,
+        );
     }
 }

@@ -29,7 +29,9 @@ pub fn normals(r: &mut StdRng, n: usize) -> Vec<f64> {
 
 /// 0/1 labels, 1 where U(0,1) > t.
 pub fn bernoulli(r: &mut StdRng, n: usize, t: f64) -> Vec<f64> {
-    (0..n).map(|_| if r.random::<f64>() > t { 1.0 } else { 0.0 }).collect()
+    (0..n)
+        .map(|_| if r.random::<f64>() > t { 1.0 } else { 0.0 })
+        .collect()
 }
 
 pub fn uniforms(r: &mut StdRng, n: usize) -> Vec<f64> {
@@ -66,7 +68,11 @@ pub fn assert_tensors_close(a: &Tensor, b: &Tensor, rtol: f64, atol: f64) {
 
 /// Stable softplus in f64.
 pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() }
+    if x > 0.0 {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
 }
 
 /// φ₊(s) of a surrogate, in plain f64.
@@ -87,7 +93,10 @@ pub fn phi_neg(s: Surrogate, x: f64) -> f64 {
 
 /// c·z·φ₊(x) + d·(1 − z)·φ₋(x) elementwise, plain f64.
 pub fn weighted_ref(s: Surrogate, z: &[f64], x: &[f64], c: f64, d: f64) -> Vec<f64> {
-    z.iter().zip(x).map(|(&z, &x)| c * z * phi_pos(s, x) + d * (1.0 - z) * phi_neg(s, x)).collect()
+    z.iter()
+        .zip(x)
+        .map(|(&z, &x)| c * z * phi_pos(s, x) + d * (1.0 - z) * phi_neg(s, x))
+        .collect()
 }
 
 /// Upstream `_multilabel_data`: labels, logits ([6, 2]) and priors [0.5, 0.5].
@@ -106,8 +115,30 @@ pub fn other_multilabel_data(s: Surrogate) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut labels = vec![1.0; 12];
     labels.extend(vec![0.0; 12]);
     let logits = vec![
-        0., 13., 12., 0., 15., 0., 0., 30., 13., 0., 18., 0., //
-        -16., c, -15., c, c, -111., -133., -14., -14.0100101, -16., -19.888828882, -101.,
+        0.,
+        13.,
+        12.,
+        0.,
+        15.,
+        0.,
+        0.,
+        30.,
+        13.,
+        0.,
+        18.,
+        0., //
+        -16.,
+        c,
+        -15.,
+        c,
+        c,
+        -111.,
+        -133.,
+        -14.,
+        -14.0100101,
+        -16.,
+        -19.888828882,
+        -101.,
     ];
     (labels, logits, vec![0.5, 0.5])
 }
@@ -143,7 +174,9 @@ pub fn cfg(
 }
 
 pub fn rap(t: Target) -> ObjectiveConfig {
-    ObjectiveConfig::RecallAtPrecision { target_precision: t }
+    ObjectiveConfig::RecallAtPrecision {
+        target_precision: t,
+    }
 }
 pub fn par(t: Target) -> ObjectiveConfig {
     ObjectiveConfig::PrecisionAtRecall { target_recall: t }
@@ -155,11 +188,22 @@ pub fn tpr_at_fpr(t: Target) -> ObjectiveConfig {
     ObjectiveConfig::TprAtFpr { target_rate: t }
 }
 pub fn pr_auc(range: (f64, f64), k: usize) -> ObjectiveConfig {
-    ObjectiveConfig::PrAuc { precision_range: range, num_anchors: k }
+    ObjectiveConfig::PrAuc {
+        precision_range: range,
+        num_anchors: k,
+    }
 }
 pub fn roc_anchors(range: (f64, f64), k: usize) -> ObjectiveConfig {
-    ObjectiveConfig::RocAucAnchors { fpr_range: range, num_anchors: k }
+    ObjectiveConfig::RocAucAnchors {
+        fpr_range: range,
+        num_anchors: k,
+    }
 }
 
-pub const REVERSED_01: MultiplierUpdate = MultiplierUpdate::Reversed { dual_rate_factor: 0.1 };
-pub const DUAL: MultiplierUpdate = MultiplierUpdate::DualAscent { rate: 1.0, max: None };
+pub const REVERSED_01: MultiplierUpdate = MultiplierUpdate::Reversed {
+    dual_rate_factor: 0.1,
+};
+pub const DUAL: MultiplierUpdate = MultiplierUpdate::DualAscent {
+    rate: 1.0,
+    max: None,
+};

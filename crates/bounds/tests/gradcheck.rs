@@ -23,11 +23,17 @@ fn fd(x: &Tensor, h: f64, f: &dyn Fn() -> f64) -> Vec<f64> {
     (0..flat.size()[0])
         .map(|i| {
             let x0 = flat.double_value(&[i]);
-            tch::no_grad(|| { let _ = flat.get(i).fill_(x0 + h); });
+            tch::no_grad(|| {
+                let _ = flat.get(i).fill_(x0 + h);
+            });
             let up = f();
-            tch::no_grad(|| { let _ = flat.get(i).fill_(x0 - h); });
+            tch::no_grad(|| {
+                let _ = flat.get(i).fill_(x0 - h);
+            });
             let down = f();
-            tch::no_grad(|| { let _ = flat.get(i).fill_(x0); });
+            tch::no_grad(|| {
+                let _ = flat.get(i).fill_(x0);
+            });
             (up - down) / (2.0 * h)
         })
         .collect()
@@ -88,7 +94,9 @@ fn forward_mean_equals_mean_of_forward() {
                 let vs = vs64();
                 let c = LossConfig {
                     objective: obj.clone(),
-                    multiplier_update: MultiplierUpdate::Reversed { dual_rate_factor: 0.5 },
+                    multiplier_update: MultiplierUpdate::Reversed {
+                        dual_rate_factor: 0.5,
+                    },
                     fused,
                     chunk_rows: 7,
                     ..LossConfig::default()
@@ -97,14 +105,20 @@ fn forward_mean_equals_mean_of_forward() {
                 if let Some(b) = loss.biases() {
                     let k = b.size()[1];
                     tch::no_grad(|| {
-                        b.shallow_clone().copy_(&t64(&bias_vals[..(2 * k) as usize], &[2, k]))
+                        b.shallow_clone()
+                            .copy_(&t64(&bias_vals[..(2 * k) as usize], &[2, k]))
                     });
                 }
                 let x = t64(&xv, &[20, 2]).set_requires_grad(true);
                 let j = if use_mean {
-                    loss.forward_mean(&x, &y, Some(&w), Pass::Train).unwrap().loss
+                    loss.forward_mean(&x, &y, Some(&w), Pass::Train)
+                        .unwrap()
+                        .loss
                 } else {
-                    loss.forward(&x, &y, Some(&w), Pass::Train).unwrap().loss.mean(Kind::Double)
+                    loss.forward(&x, &y, Some(&w), Pass::Train)
+                        .unwrap()
+                        .loss
+                        .mean(Kind::Double)
                 };
                 j.backward();
                 let mut v = vec![j.double_value(&[])];

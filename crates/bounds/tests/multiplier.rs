@@ -29,8 +29,12 @@ fn hand_sum_grad(
     let kappa = s.kappa();
     (0..2)
         .map(|l| {
-            let lp: f64 = (0..n).map(|i| y[i * 2 + l] * phi_pos(s, x[i * 2 + l])).sum();
-            let ln: f64 = (0..n).map(|i| (1.0 - y[i * 2 + l]) * phi_neg(s, x[i * 2 + l])).sum();
+            let lp: f64 = (0..n)
+                .map(|i| y[i * 2 + l] * phi_pos(s, x[i * 2 + l]))
+                .sum();
+            let ln: f64 = (0..n)
+                .map(|i| (1.0 - y[i * 2 + l]) * phi_neg(s, x[i * 2 + l]))
+                .sum();
             let nn = n as f64;
             match kind {
                 Kindly::Rap => (1.0 - t[l]) * lp + t[l] * ln - nn * (1.0 - t[l]) * pi[l] * kappa,
@@ -52,11 +56,19 @@ fn check_update(obj: ObjectiveConfig, kind: Kindly, targets: [f64; 2], rho: f64)
             let loss = make_loss(
                 &vs,
                 2,
-                &cfg(obj.clone(), s, Some(pi.clone()), 1.0, MultiplierUpdate::Reversed {
-                    dual_rate_factor: rho,
-                }),
+                &cfg(
+                    obj.clone(),
+                    s,
+                    Some(pi.clone()),
+                    1.0,
+                    MultiplierUpdate::Reversed {
+                        dual_rate_factor: rho,
+                    },
+                ),
             );
-            let out = loss.forward(&t64(&x, &shape), &t64(&y, &shape), None, Pass::Train).unwrap();
+            let out = loss
+                .forward(&t64(&x, &shape), &t64(&y, &shape), None, Pass::Train)
+                .unwrap();
             out.loss.sum(Kind::Double).backward();
             let v = loss.multiplier_state().unwrap().variable().shallow_clone();
             tch::no_grad(|| {
@@ -73,22 +85,31 @@ fn check_update(obj: ObjectiveConfig, kind: Kindly, targets: [f64; 2], rho: f64)
             let loss = make_loss(
                 &vs,
                 2,
-                &cfg(obj.clone(), s, Some(pi.clone()), 1.0, MultiplierUpdate::DualAscent {
-                    rate,
-                    max: None,
-                }),
+                &cfg(
+                    obj.clone(),
+                    s,
+                    Some(pi.clone()),
+                    1.0,
+                    MultiplierUpdate::DualAscent { rate, max: None },
+                ),
             );
-            let out =
-                loss.forward_mean(&t64(&x, &shape), &t64(&y, &shape), None, Pass::Train).unwrap();
+            let out = loss
+                .forward_mean(&t64(&x, &shape), &t64(&y, &shape), None, Pass::Train)
+                .unwrap();
             loss.dual_step(&out).unwrap();
             let got = vec64(&loss.multipliers());
-            let expected: Vec<f64> =
-                d.iter().map(|d| (1.0 + rate * d / (2 * n) as f64).max(0.0)).collect();
+            let expected: Vec<f64> = d
+                .iter()
+                .map(|d| (1.0 + rate * d / (2 * n) as f64).max(0.0))
+                .collect();
             assert_close(&got, &expected, 1e-9, 1e-9);
             assert!(got[0] < 1.0 && got[1] > 1.0, "{obj:?} {s:?}: {got:?}");
             // The slack agrees in sign: label 0 holds, label 1 is violated.
             let slack = vec64(&out.diagnostics.slack);
-            assert!(slack[0] > 0.0 && slack[1] < 0.0, "{obj:?} {s:?}: slack {slack:?}");
+            assert!(
+                slack[0] > 0.0 && slack[1] < 0.0,
+                "{obj:?} {s:?}: slack {slack:?}"
+            );
         }
     }
 }
@@ -105,7 +126,12 @@ fn recall_at_precision_multiplier_update_direction() {
     for p in [0.35, 0.65] {
         check_update(rap(Target::All(p)), Kindly::Rap, [p, p], 0.1);
     }
-    check_update(rap(Target::PerLabel(vec![0.65, 0.35])), Kindly::Rap, [0.65, 0.35], 0.1);
+    check_update(
+        rap(Target::PerLabel(vec![0.65, 0.35])),
+        Kindly::Rap,
+        [0.65, 0.35],
+        0.1,
+    );
 }
 
 #[test]
@@ -113,7 +139,12 @@ fn precision_at_recall_multiplier_update_direction() {
     for r in [0.34, 0.66] {
         check_update(par(Target::All(r)), Kindly::Par, [r, r], 1.0);
     }
-    check_update(par(Target::PerLabel(vec![0.34, 0.66])), Kindly::Par, [0.34, 0.66], 1.0);
+    check_update(
+        par(Target::PerLabel(vec![0.34, 0.66])),
+        Kindly::Par,
+        [0.34, 0.66],
+        1.0,
+    );
 }
 
 #[test]
@@ -121,7 +152,12 @@ fn fpr_at_tpr_multiplier_update_direction() {
     for r in [0.35, 0.65] {
         check_update(fpr_at_tpr(Target::All(r)), Kindly::Par, [r, r], 0.1);
     }
-    check_update(fpr_at_tpr(Target::PerLabel(vec![0.35, 0.65])), Kindly::Par, [0.35, 0.65], 0.1);
+    check_update(
+        fpr_at_tpr(Target::PerLabel(vec![0.35, 0.65])),
+        Kindly::Par,
+        [0.35, 0.65],
+        0.1,
+    );
 }
 
 #[test]
@@ -129,7 +165,12 @@ fn tpr_at_fpr_multiplier_update_direction() {
     for r in [0.35, 0.65] {
         check_update(tpr_at_fpr(Target::All(r)), Kindly::Tpr, [r, r], 0.1);
     }
-    check_update(tpr_at_fpr(Target::PerLabel(vec![0.35, 0.65])), Kindly::Tpr, [0.35, 0.65], 0.1);
+    check_update(
+        tpr_at_fpr(Target::PerLabel(vec![0.35, 0.65])),
+        Kindly::Tpr,
+        [0.35, 0.65],
+        0.1,
+    );
 }
 
 /// Upstream `testTrainableDualVariable`: one SGD step (lr 1) on ½(x − λ)² with ρ = 0.3
@@ -139,9 +180,15 @@ fn trainable_dual_variable() {
     let vs = vs64();
     let root = vs.root();
     let x = root.var("x", &[], nn::Init::Const(2.0));
-    let m = Multipliers::new(&root, "dual", &[], 1.0, MultiplierUpdate::Reversed {
-        dual_rate_factor: 0.3,
-    })
+    let m = Multipliers::new(
+        &root,
+        "dual",
+        &[],
+        1.0,
+        MultiplierUpdate::Reversed {
+            dual_rate_factor: 0.3,
+        },
+    )
     .unwrap();
     let mut opt = nn::OptimizerConfig::build(nn::Sgd::default(), &vs, 1.0).unwrap();
     let j = (&x - m.value()).square() * 0.5;
@@ -157,10 +204,16 @@ fn untrainable_dual_variable() {
     let vs = vs64();
     let root = vs.root();
     let x = root.var("x", &[], nn::Init::Const(-2.0));
-    let m = Multipliers::new(&root, "dual", &[], 1.0, MultiplierUpdate::DualAscent {
-        rate: 0.8,
-        max: None,
-    })
+    let m = Multipliers::new(
+        &root,
+        "dual",
+        &[],
+        1.0,
+        MultiplierUpdate::DualAscent {
+            rate: 0.8,
+            max: None,
+        },
+    )
     .unwrap();
     assert_eq!(vs.trainable_variables().len(), 1);
     assert!(!m.variable().requires_grad());
@@ -203,7 +256,9 @@ fn constraint_grad_matches_autograd() {
             let c = LossConfig {
                 objective: obj.clone(),
                 surrogate: s,
-                multiplier_update: MultiplierUpdate::Reversed { dual_rate_factor: 1.0 },
+                multiplier_update: MultiplierUpdate::Reversed {
+                    dual_rate_factor: 1.0,
+                },
                 multiplier_init: 1.3,
                 ..LossConfig::default()
             };
@@ -211,7 +266,12 @@ fn constraint_grad_matches_autograd() {
             let out = loss.forward_mean(&x, &y, Some(&w), Pass::Train).unwrap();
             out.loss.backward();
             let v = loss.multiplier_state().unwrap().variable();
-            assert_tensors_close(&v.grad(), &(-&out.diagnostics.constraint_grad), 1e-10, 1e-12);
+            assert_tensors_close(
+                &v.grad(),
+                &(-&out.diagnostics.constraint_grad),
+                1e-10,
+                1e-12,
+            );
         }
     }
 }
@@ -222,10 +282,24 @@ fn constraint_grad_matches_finite_differences() {
     for obj in all_objectives() {
         let (x, y, w) = batch(101);
         let vs = vs64();
-        let loss = make_loss(&vs, 2, &cfg(obj.clone(), Surrogate::Xent, Some(vec![0.3, 0.6]), 0.8, DUAL));
+        let loss = make_loss(
+            &vs,
+            2,
+            &cfg(
+                obj.clone(),
+                Surrogate::Xent,
+                Some(vec![0.3, 0.6]),
+                0.8,
+                DUAL,
+            ),
+        );
         let m = loss.multiplier_state().unwrap();
         let base = m.current();
-        let g = loss.forward_mean(&x, &y, Some(&w), Pass::Eval).unwrap().diagnostics.constraint_grad;
+        let g = loss
+            .forward_mean(&x, &y, Some(&w), Pass::Eval)
+            .unwrap()
+            .diagnostics
+            .constraint_grad;
         let flat = base.flatten(0, -1);
         let h = 1e-6;
         let mut fd = Vec::new();
@@ -234,7 +308,10 @@ fn constraint_grad_matches_finite_differences() {
                 let p = flat.copy();
                 let _ = p.get(i).fill_(flat.double_value(&[i]) + delta);
                 m.set(&p.reshape(base.size())).unwrap();
-                loss.forward_mean(&x, &y, Some(&w), Pass::Eval).unwrap().loss.double_value(&[])
+                loss.forward_mean(&x, &y, Some(&w), Pass::Eval)
+                    .unwrap()
+                    .loss
+                    .double_value(&[])
             };
             fd.push((val(h) - val(-h)) / (2.0 * h));
         }
@@ -249,7 +326,16 @@ fn dual_step_projects_onto_zero_and_the_cap() {
     let x = t64(&[8.0, 9.0, -1.0, 7.0], &[4]);
     let y = t64(&[1.0, 1.0, 0.0, 1.0], &[4]);
     let vs = vs64();
-    let c = cfg(par(Target::All(0.5)), Surrogate::Xent, Some(vec![0.75]), 0.01, MultiplierUpdate::DualAscent { rate: 100.0, max: Some(3.0) });
+    let c = cfg(
+        par(Target::All(0.5)),
+        Surrogate::Xent,
+        Some(vec![0.75]),
+        0.01,
+        MultiplierUpdate::DualAscent {
+            rate: 100.0,
+            max: Some(3.0),
+        },
+    );
     let loss = make_loss(&vs, 1, &c);
     let out = loss.forward_mean(&x, &y, None, Pass::Train).unwrap();
     assert!(out.diagnostics.constraint_grad.double_value(&[0]) < 0.0);
@@ -262,7 +348,10 @@ fn dual_step_projects_onto_zero_and_the_cap() {
     assert_eq!(vec64(&loss.multipliers()), vec![3.0]);
     // Eval diagnostics are refused.
     let out = loss.forward_mean(&x, &y, None, Pass::Eval).unwrap();
-    assert!(matches!(loss.dual_step(&out), Err(Error::InvalidValue { .. })));
+    assert!(matches!(
+        loss.dual_step(&out),
+        Err(Error::InvalidValue { .. })
+    ));
 }
 
 /// Under DualAscent the loss's multipliers are not in the VarStore's trainable list;
@@ -271,12 +360,20 @@ fn dual_step_projects_onto_zero_and_the_cap() {
 fn trainable_sets() {
     for (update, expected) in [(DUAL, 1usize), (REVERSED_01, 2)] {
         let vs = vs64();
-        let c = LossConfig { multiplier_update: update, ..LossConfig::new(pr_auc((0.0, 1.0), 5)) };
+        let c = LossConfig {
+            multiplier_update: update,
+            ..LossConfig::new(pr_auc((0.0, 1.0), 5))
+        };
         let loss: GlobalLoss = make_loss(&vs, 3, &c);
         assert_eq!(vs.trainable_variables().len(), expected);
         assert_eq!(loss.multipliers().size(), vec![3, 5]);
         let names: Vec<String> = vs.variables().into_keys().collect();
-        for n in ["loss.multipliers", "loss.biases", "loss.prior_positive", "loss.prior_total"] {
+        for n in [
+            "loss.multipliers",
+            "loss.biases",
+            "loss.prior_positive",
+            "loss.prior_total",
+        ] {
             assert!(names.iter().any(|k| k == n), "{n} missing from {names:?}");
         }
     }

@@ -19,7 +19,9 @@ fn run(
     let vs = vs64();
     let labels = if shape.len() == 2 { shape[1] } else { 1 };
     let loss = make_loss(&vs, labels, &cfg(objective, s, priors, init, DUAL));
-    let out = loss.forward(&t64(x, shape), &t64(y, shape), None, Pass::Train).unwrap();
+    let out = loss
+        .forward(&t64(x, shape), &t64(y, shape), None, Pass::Train)
+        .unwrap();
     assert_eq!(out.loss.size(), shape.to_vec());
     vec64(&out.loss)
 }
@@ -43,11 +45,24 @@ fn col(v: &[f64], l: usize, j: usize) -> Vec<f64> {
 
 #[test]
 fn single_point_auc_equals_recall_at_precision() {
-    for (k, (s, p)) in
-        [(Surrogate::Xent, 0.7), (Surrogate::Hinge, 0.7), (Surrogate::Hinge, 0.5)].into_iter().enumerate()
+    for (k, (s, p)) in [
+        (Surrogate::Xent, 0.7),
+        (Surrogate::Hinge, 0.7),
+        (Surrogate::Hinge, 0.5),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let (y, x) = data(30 + k as u64, 10, 2, 0.4);
-        let auc = run(pr_auc((p - 0.01, p + 0.01), 1), s, None, 1.0, &y, &x, &[10, 2]);
+        let auc = run(
+            pr_auc((p - 0.01, p + 0.01), 1),
+            s,
+            None,
+            1.0,
+            &y,
+            &x,
+            &[10, 2],
+        );
         let r = run(rap(Target::All(p)), s, None, 1.0, &y, &x, &[10, 2]);
         assert_close(&auc, &r, 1e-6, 1e-6);
     }
@@ -61,7 +76,9 @@ fn three_point_auc_equals_mean_of_recall_at_precision() {
             .iter()
             .map(|&a| run(rap(Target::All(a)), s, None, 1.0, &y, &x, &[11, 3]))
             .collect();
-        let mean: Vec<f64> = (0..33).map(|i| (rs[0][i] + rs[1][i] + rs[2][i]) / 3.0).collect();
+        let mean: Vec<f64> = (0..33)
+            .map(|i| (rs[0][i] + rs[1][i] + rs[2][i]) / 3.0)
+            .collect();
         let one = run(pr_auc((0.0, 1.0), 1), s, None, 1.0, &y, &x, &[11, 3]);
         assert_close(&one, &mean, 1e-6, 1e-6);
         // Our extra check: with K = 3 the anchors are exactly 0.25, 0.5, 0.75.
@@ -75,7 +92,15 @@ fn three_point_auc_equals_mean_of_recall_at_precision() {
 #[test]
 fn recall_at_precision_equal_weight_loss() {
     let (y, x) = data(50, 20, 5, 0.7);
-    let got = run(rap(Target::All(1.0)), Surrogate::Xent, Some(vec![0.34; 5]), 1.0, &y, &x, &[20, 5]);
+    let got = run(
+        rap(Target::All(1.0)),
+        Surrogate::Xent,
+        Some(vec![0.34; 5]),
+        1.0,
+        &y,
+        &x,
+        &[20, 5],
+    );
     assert_close(&got, &xent(&y, &x), 1e-6, 1e-6);
     let (y, x) = data(51, 20, 2, 0.7);
     let got = run(
@@ -93,12 +118,30 @@ fn recall_at_precision_equal_weight_loss() {
 #[test]
 fn recall_at_precision_positives_only_loss() {
     let (y, x) = data(52, 30, 3, 0.4);
-    let got = run(rap(Target::All(1.0)), Surrogate::Xent, Some(vec![0.45; 3]), 0.0, &y, &x, &[30, 3]);
-    assert_close(&got, &weighted_ref(Surrogate::Xent, &y, &x, 1.0, 0.0), 1e-6, 1e-6);
+    let got = run(
+        rap(Target::All(1.0)),
+        Surrogate::Xent,
+        Some(vec![0.45; 3]),
+        0.0,
+        &y,
+        &x,
+        &[30, 3],
+    );
+    assert_close(
+        &got,
+        &weighted_ref(Surrogate::Xent, &y, &x, 1.0, 0.0),
+        1e-6,
+        1e-6,
+    );
 }
 
 /// Multi-label with per-label targets and priors == the single-label calls stacked.
-fn single_vs_multiple(obj: fn(Target) -> ObjectiveConfig, targets: &[f64], priors: &[f64], seed: u64) {
+fn single_vs_multiple(
+    obj: fn(Target) -> ObjectiveConfig,
+    targets: &[f64],
+    priors: &[f64],
+    seed: u64,
+) {
     let l = targets.len();
     let (y, x) = data(seed, 30, l as i64, 0.4);
     let multi = run(
@@ -127,8 +170,24 @@ fn single_vs_multiple(obj: fn(Target) -> ObjectiveConfig, targets: &[f64], prior
 /// Targets [t, t] == scalar t.
 fn single_vs_equal_multiple(obj: fn(Target) -> ObjectiveConfig, seed: u64) {
     let (y, x) = data(seed, 20, 2, 0.7);
-    let a = run(obj(Target::PerLabel(vec![0.75, 0.75])), Surrogate::Xent, Some(vec![0.34; 2]), 1.0, &y, &x, &[20, 2]);
-    let b = run(obj(Target::All(0.75)), Surrogate::Xent, Some(vec![0.34; 2]), 1.0, &y, &x, &[20, 2]);
+    let a = run(
+        obj(Target::PerLabel(vec![0.75, 0.75])),
+        Surrogate::Xent,
+        Some(vec![0.34; 2]),
+        1.0,
+        &y,
+        &x,
+        &[20, 2],
+    );
+    let b = run(
+        obj(Target::All(0.75)),
+        Surrogate::Xent,
+        Some(vec![0.34; 2]),
+        1.0,
+        &y,
+        &x,
+        &[20, 2],
+    );
     assert_close(&a, &b, 1e-12, 1e-12);
 }
 
@@ -154,7 +213,12 @@ fn precision_at_recall_negatives_only_loss() {
     let (y, x) = data(61, 8, 4, 0.6);
     for t in [Target::All(0.61828), Target::PerLabel(vec![0.61828; 4])] {
         let got = run(par(t), Surrogate::Hinge, None, 0.0, &y, &x, &[8, 4]);
-        assert_close(&got, &weighted_ref(Surrogate::Hinge, &y, &x, 0.0, 1.0), 1e-6, 1e-6);
+        assert_close(
+            &got,
+            &weighted_ref(Surrogate::Hinge, &y, &x, 0.0, 1.0),
+            1e-6,
+            1e-6,
+        );
     }
 }
 
@@ -172,7 +236,15 @@ fn fpr_at_tpr_negatives_only_loss() {
     let priors = uniforms(&mut r, 3);
     let (y, x) = data(71, 3, 3, 0.4);
     for s in [Surrogate::Xent, Surrogate::Hinge] {
-        let got = run(fpr_at_tpr(Target::All(0.6)), s, Some(priors.clone()), 0.0, &y, &x, &[3, 3]);
+        let got = run(
+            fpr_at_tpr(Target::All(0.6)),
+            s,
+            Some(priors.clone()),
+            0.0,
+            &y,
+            &x,
+            &[3, 3],
+        );
         assert_close(&got, &weighted_ref(s, &y, &x, 0.0, 1.0), 1e-6, 1e-6);
     }
 }
@@ -183,16 +255,45 @@ fn fpr_at_tpr_positives_only_loss() {
     let priors = uniforms(&mut r, 5);
     let y = vec![1.0; 25];
     let x = normals(&mut r, 25);
-    let got = run(fpr_at_tpr(Target::All(1.0)), Surrogate::Xent, Some(priors.clone()), 1.0, &y, &x, &[5, 5]);
+    let got = run(
+        fpr_at_tpr(Target::All(1.0)),
+        Surrogate::Xent,
+        Some(priors.clone()),
+        1.0,
+        &y,
+        &x,
+        &[5, 5],
+    );
     assert_close(&got, &xent(&y, &x), 1e-6, 1e-6);
-    let got = run(fpr_at_tpr(Target::All(1.0)), Surrogate::Hinge, Some(priors), 1.0, &y, &x, &[5, 5]);
-    assert_close(&got, &weighted_ref(Surrogate::Hinge, &y, &x, 1.0, 1.0), 1e-6, 1e-6);
+    let got = run(
+        fpr_at_tpr(Target::All(1.0)),
+        Surrogate::Hinge,
+        Some(priors),
+        1.0,
+        &y,
+        &x,
+        &[5, 5],
+    );
+    assert_close(
+        &got,
+        &weighted_ref(Surrogate::Hinge, &y, &x, 1.0, 1.0),
+        1e-6,
+        1e-6,
+    );
 }
 
 #[test]
 fn fpr_at_tpr_equal_weight_loss() {
     let (y, x) = data(73, 40, 4, 0.6);
-    let got = run(fpr_at_tpr(Target::All(1.0)), Surrogate::Xent, Some(vec![0.5; 4]), 1.0, &y, &x, &[40, 4]);
+    let got = run(
+        fpr_at_tpr(Target::All(1.0)),
+        Surrogate::Xent,
+        Some(vec![0.5; 4]),
+        1.0,
+        &y,
+        &x,
+        &[40, 4],
+    );
     assert_close(&got, &xent(&y, &x), 1e-6, 1e-6);
 }
 
@@ -202,8 +303,24 @@ fn fpr_at_tpr_single_vs_multiple_rates() {
     single_vs_equal_multiple(fpr_at_tpr, 75);
     // The alias is exactly precision@recall.
     let (y, x) = data(76, 12, 2, 0.5);
-    let a = run(fpr_at_tpr(Target::All(0.8)), Surrogate::Hinge, None, 1.3, &y, &x, &[12, 2]);
-    let b = run(par(Target::All(0.8)), Surrogate::Hinge, None, 1.3, &y, &x, &[12, 2]);
+    let a = run(
+        fpr_at_tpr(Target::All(0.8)),
+        Surrogate::Hinge,
+        None,
+        1.3,
+        &y,
+        &x,
+        &[12, 2],
+    );
+    let b = run(
+        par(Target::All(0.8)),
+        Surrogate::Hinge,
+        None,
+        1.3,
+        &y,
+        &x,
+        &[12, 2],
+    );
     assert_close(&a, &b, 0.0, 0.0);
 }
 
@@ -216,7 +333,15 @@ fn tpr_at_fpr_positives_only_loss() {
     let priors = uniforms(&mut r, 3);
     let (y, x) = data(81, 20, 3, 0.6);
     for s in [Surrogate::Xent, Surrogate::Hinge] {
-        let got = run(tpr_at_fpr(Target::All(rate)), s, Some(priors.clone()), 0.0, &y, &x, &[20, 3]);
+        let got = run(
+            tpr_at_fpr(Target::All(rate)),
+            s,
+            Some(priors.clone()),
+            0.0,
+            &y,
+            &x,
+            &[20, 3],
+        );
         assert_close(&got, &weighted_ref(s, &y, &x, 1.0, 0.0), 1e-6, 1e-6);
     }
 }
@@ -229,7 +354,15 @@ fn tpr_at_fpr_negatives_only_loss() {
     let y = vec![0.0; 75];
     let x = normals(&mut r, 75);
     for s in [Surrogate::Xent, Surrogate::Hinge] {
-        let got = run(tpr_at_fpr(Target::All(rate)), s, Some(priors.clone()), 1.0, &y, &x, &[25, 3]);
+        let got = run(
+            tpr_at_fpr(Target::All(rate)),
+            s,
+            Some(priors.clone()),
+            1.0,
+            &y,
+            &x,
+            &[25, 3],
+        );
         let base = weighted_ref(s, &y, &x, 0.0, 1.0);
         let expected: Vec<f64> = base
             .iter()
@@ -274,8 +407,14 @@ fn cross_function_cases() -> Vec<(ObjectiveConfig, Surrogate)> {
         (fpr_at_tpr(Target::All(0.36)), Surrogate::Hinge),
         (tpr_at_fpr(Target::All(0.36)), Surrogate::Xent),
         (roc_anchors((0.0, 1.0), 5), Surrogate::Xent),
-        (ObjectiveConfig::RocAucPairwise { max_pairs: None }, Surrogate::Xent),
-        (ObjectiveConfig::RocAucPairwise { max_pairs: None }, Surrogate::Hinge),
+        (
+            ObjectiveConfig::RocAucPairwise { max_pairs: None },
+            Surrogate::Xent,
+        ),
+        (
+            ObjectiveConfig::RocAucPairwise { max_pairs: None },
+            Surrogate::Hinge,
+        ),
     ]
 }
 
@@ -292,10 +431,16 @@ fn weighted_global_objective_equals_duplicated_data() {
         let mut lambdas = Vec::new();
         for w in [None, Some(t64(&weights, &[9, 1]))] {
             let vs = vs64();
-            let loss = make_loss(&vs, 1, &cfg(obj.clone(), s, Some(vec![1.0 / 3.0]), 1.0, REVERSED_01));
+            let loss = make_loss(
+                &vs,
+                1,
+                &cfg(obj.clone(), s, Some(vec![1.0 / 3.0]), 1.0, REVERSED_01),
+            );
             let dummy = Tensor::from(1.0f64).set_requires_grad(true);
             let x = t64(&logits, &[9, 1]) * &dummy;
-            let out = loss.forward(&x, &t64(&targets, &[9, 1]), w.as_ref(), Pass::Train).unwrap();
+            let out = loss
+                .forward(&x, &t64(&targets, &[9, 1]), w.as_ref(), Pass::Train)
+                .unwrap();
             let total = out.loss.sum(Kind::Double);
             sums.push(total.double_value(&[]));
             let g = Tensor::run_backward(&[total], &[&dummy], false, false);
@@ -345,9 +490,33 @@ fn rows_do_not_depend_on_the_rest_of_the_batch() {
         roc_anchors((0.0, 1.0), 4),
     ];
     for obj in objectives {
-        let whole = run(obj.clone(), Surrogate::Xent, Some(vec![0.4; 2]), 1.0, &y, &x, &[5, 2]);
-        let a = run(obj.clone(), Surrogate::Xent, Some(vec![0.4; 2]), 1.0, &y[..4], &x[..4], &[2, 2]);
-        let b = run(obj, Surrogate::Xent, Some(vec![0.4; 2]), 1.0, &y[4..], &x[4..], &[3, 2]);
+        let whole = run(
+            obj.clone(),
+            Surrogate::Xent,
+            Some(vec![0.4; 2]),
+            1.0,
+            &y,
+            &x,
+            &[5, 2],
+        );
+        let a = run(
+            obj.clone(),
+            Surrogate::Xent,
+            Some(vec![0.4; 2]),
+            1.0,
+            &y[..4],
+            &x[..4],
+            &[2, 2],
+        );
+        let b = run(
+            obj,
+            Surrogate::Xent,
+            Some(vec![0.4; 2]),
+            1.0,
+            &y[4..],
+            &x[4..],
+            &[3, 2],
+        );
         assert_close(&whole, &[a, b].concat(), 1e-12, 1e-12);
     }
 }
@@ -358,16 +527,35 @@ fn rows_do_not_depend_on_the_rest_of_the_batch() {
 fn weights_multiply_only_the_surrogate() {
     let vs = vs64();
     let (r_target, pi, lam) = (0.8, 0.3, 1.7);
-    let loss = make_loss(&vs, 1, &cfg(par(Target::All(r_target)), Surrogate::Xent, Some(vec![pi]), lam, DUAL));
+    let loss = make_loss(
+        &vs,
+        1,
+        &cfg(
+            par(Target::All(r_target)),
+            Surrogate::Xent,
+            Some(vec![pi]),
+            lam,
+            DUAL,
+        ),
+    );
     let x = [0.4, -1.2, 2.0];
     let y = [1.0, 0.0, 1.0];
     let w = [0.0, 2.5, 0.5];
     let out = loss
-        .forward(&t64(&x, &[3]), &t64(&y, &[3]), Some(&t64(&w, &[3])), Pass::Eval)
+        .forward(
+            &t64(&x, &[3]),
+            &t64(&y, &[3]),
+            Some(&t64(&w, &[3])),
+            Pass::Eval,
+        )
         .unwrap();
     let tau = lam * pi * (r_target - 1.0) * std::f64::consts::LN_2;
     let expected: Vec<f64> = (0..3)
-        .map(|i| w[i] * (lam * y[i] * phi_pos(Surrogate::Xent, x[i]) + (1.0 - y[i]) * phi_neg(Surrogate::Xent, x[i])) + tau)
+        .map(|i| {
+            w[i] * (lam * y[i] * phi_pos(Surrogate::Xent, x[i])
+                + (1.0 - y[i]) * phi_neg(Surrogate::Xent, x[i]))
+                + tau
+        })
         .collect();
     assert_close(&vec64(&out.loss), &expected, 1e-12, 1e-12);
     assert_close(&[vec64(&out.loss)[0]], &[tau], 1e-12, 0.0);
@@ -387,11 +575,21 @@ fn pr_auc_hand_formula_with_biases_and_per_anchor_multipliers() {
     assert_close(loss.anchors(), &[0.4, 0.6], 1e-12, 1e-12);
     let lam = [0.5, 2.0];
     let b = [0.3, -0.7];
-    loss.multiplier_state().unwrap().set(&t64(&lam, &[1, 2])).unwrap();
-    tch::no_grad(|| loss.biases().unwrap().shallow_clone().copy_(&t64(&b, &[1, 2])));
+    loss.multiplier_state()
+        .unwrap()
+        .set(&t64(&lam, &[1, 2]))
+        .unwrap();
+    tch::no_grad(|| {
+        loss.biases()
+            .unwrap()
+            .shallow_clone()
+            .copy_(&t64(&b, &[1, 2]))
+    });
     let x = [0.4, -1.2, 2.0, 0.0];
     let y = [1.0, 0.0, 1.0, 0.0];
-    let out = loss.forward(&t64(&x, &[4]), &t64(&y, &[4]), None, Pass::Eval).unwrap();
+    let out = loss
+        .forward(&t64(&x, &[4]), &t64(&y, &[4]), None, Pass::Eval)
+        .unwrap();
     let s = Surrogate::Xent;
     let expected: Vec<f64> = (0..4)
         .map(|i| {

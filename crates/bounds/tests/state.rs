@@ -22,12 +22,18 @@ fn setup(cfg: &LossConfig) -> Setup {
 
 fn batch(seed: u64) -> (Tensor, Tensor) {
     let mut r = rng(seed);
-    (t64(&normals(&mut r, 48), &[16, 3]), t64(&bernoulli(&mut r, 32, 0.6), &[16, 2]))
+    (
+        t64(&normals(&mut r, 48), &[16, 3]),
+        t64(&bernoulli(&mut r, 32, 0.6), &[16, 2]),
+    )
 }
 
 fn train_step(s: &Setup, opt: &mut nn::Optimizer, seed: u64) {
     let (x, y) = batch(seed);
-    let out = s.loss.forward_mean(&s.model.forward(&x), &y, None, Pass::Train).unwrap();
+    let out = s
+        .loss
+        .forward_mean(&s.model.forward(&x), &y, None, Pass::Train)
+        .unwrap();
     opt.backward_step(&out.loss);
     s.loss.dual_step(&out).unwrap();
 }
@@ -36,7 +42,12 @@ fn train_step(s: &Setup, opt: &mut nn::Optimizer, seed: u64) {
 /// after one more step) is identical, for both multiplier mechanisms.
 #[test]
 fn checkpoint_round_trip() {
-    for update in [DUAL, MultiplierUpdate::Reversed { dual_rate_factor: 2.0 }] {
+    for update in [
+        DUAL,
+        MultiplierUpdate::Reversed {
+            dual_rate_factor: 2.0,
+        },
+    ] {
         let c = LossConfig {
             objective: pr_auc((0.0, 1.0), 5),
             multiplier_update: update,
@@ -54,17 +65,47 @@ fn checkpoint_round_trip() {
         b.vs.load(&file).unwrap();
         let mut opt_b = nn::Sgd::default().build(&b.vs, 0.3).unwrap();
         // λ moved away from its init, and everything matches after loading.
-        assert!(vec64(&a.loss.multipliers()).iter().any(|v| (v - 1.0).abs() > 1e-3));
-        assert_close(&vec64(&b.loss.multipliers()), &vec64(&a.loss.multipliers()), 0.0, 0.0);
+        assert!(
+            vec64(&a.loss.multipliers())
+                .iter()
+                .any(|v| (v - 1.0).abs() > 1e-3)
+        );
+        assert_close(
+            &vec64(&b.loss.multipliers()),
+            &vec64(&a.loss.multipliers()),
+            0.0,
+            0.0,
+        );
         assert_close(&vec64(&b.loss.priors()), &vec64(&a.loss.priors()), 0.0, 0.0);
         let (x, y) = batch(99);
-        let la = a.loss.forward_mean(&a.model.forward(&x), &y, None, Pass::Eval).unwrap();
-        let lb = b.loss.forward_mean(&b.model.forward(&x), &y, None, Pass::Eval).unwrap();
-        assert_close(&[lb.loss.double_value(&[])], &[la.loss.double_value(&[])], 0.0, 0.0);
+        let la = a
+            .loss
+            .forward_mean(&a.model.forward(&x), &y, None, Pass::Eval)
+            .unwrap();
+        let lb = b
+            .loss
+            .forward_mean(&b.model.forward(&x), &y, None, Pass::Eval)
+            .unwrap();
+        assert_close(
+            &[lb.loss.double_value(&[])],
+            &[la.loss.double_value(&[])],
+            0.0,
+            0.0,
+        );
         train_step(&a, &mut opt, 100);
         train_step(&b, &mut opt_b, 100);
-        assert_close(&vec64(&b.loss.multipliers()), &vec64(&a.loss.multipliers()), 0.0, 0.0);
-        assert_close(&vec64(b.loss.biases().unwrap()), &vec64(a.loss.biases().unwrap()), 0.0, 0.0);
+        assert_close(
+            &vec64(&b.loss.multipliers()),
+            &vec64(&a.loss.multipliers()),
+            0.0,
+            0.0,
+        );
+        assert_close(
+            &vec64(b.loss.biases().unwrap()),
+            &vec64(a.loss.biases().unwrap()),
+            0.0,
+            0.0,
+        );
         assert_close(&vec64(&b.loss.priors()), &vec64(&a.loss.priors()), 0.0, 0.0);
     }
 }
@@ -75,16 +116,24 @@ fn eval_pass_does_not_move_the_priors() {
     let s = setup(&LossConfig::new(par(Target::All(0.8))));
     assert_close(&vec64(&s.loss.priors()), &[0.5, 0.5], 0.0, 0.0);
     let (x, y) = batch(1);
-    let out = s.loss.forward(&s.model.forward(&x), &y, None, Pass::Eval).unwrap();
+    let out = s
+        .loss
+        .forward(&s.model.forward(&x), &y, None, Pass::Eval)
+        .unwrap();
     assert_close(&vec64(&out.diagnostics.priors), &[0.5, 0.5], 0.0, 0.0);
     assert_close(&vec64(&s.loss.priors()), &[0.5, 0.5], 0.0, 0.0);
-    let out = s.loss.forward(&s.model.forward(&x), &y, None, Pass::Train).unwrap();
+    let out = s
+        .loss
+        .forward(&s.model.forward(&x), &y, None, Pass::Train)
+        .unwrap();
     let yv = vec64(&y);
     let expected: Vec<f64> = (0..2)
         .map(|j| (1.0 + (0..16).map(|i| yv[i * 2 + j]).sum::<f64>()) / 18.0)
         .collect();
     assert_close(&vec64(&out.diagnostics.priors), &expected, 1e-12, 0.0);
-    s.loss.forward(&s.model.forward(&x), &y, None, Pass::Eval).unwrap();
+    s.loss
+        .forward(&s.model.forward(&x), &y, None, Pass::Eval)
+        .unwrap();
     assert_close(&vec64(&s.loss.priors()), &expected, 1e-12, 0.0);
 }
 
@@ -101,7 +150,12 @@ fn zero_weight_rows_do_not_count_in_the_priors() {
     assert_close(&vec64(&out.diagnostics.priors), &[0.8, 0.8], 1e-12, 0.0);
     let w2 = t64(&[0.0, 0.0, 0.0, 1.0, 0.0, 0.0], &[3, 2]);
     let out = s.loss.forward(&x, &y, Some(&w2), Pass::Train).unwrap();
-    assert_close(&vec64(&out.diagnostics.priors), &[4.0 / 5.0, 5.0 / 6.0], 1e-12, 0.0);
+    assert_close(
+        &vec64(&out.diagnostics.priors),
+        &[4.0 / 5.0, 5.0 / 6.0],
+        1e-12,
+        0.0,
+    );
 }
 
 /// A batch without positives (P@R, R@P) or without negatives (TPR@FPR) gives finite
@@ -121,7 +175,10 @@ fn degenerate_batches_are_nan_free() {
             let c = LossConfig {
                 objective: obj.clone(),
                 surrogate: s,
-                priors: PriorConfig::Streaming { positive_pseudocount: 0.0, negative_pseudocount: 0.0 },
+                priors: PriorConfig::Streaming {
+                    positive_pseudocount: 0.0,
+                    negative_pseudocount: 0.0,
+                },
                 ..LossConfig::default()
             };
             let loss = make_loss(&vs, 1, &c);
@@ -133,11 +190,29 @@ fn degenerate_batches_are_nan_free() {
                 let out = loss.forward_mean(&x, &y, w, Pass::Train).unwrap();
                 out.loss.backward();
                 let d = &out.diagnostics;
-                for t in [&out.loss, &x.grad(), &d.slack, &d.constraint_grad, &d.priors, &d.tp_lower_bound, &d.fp_upper_bound] {
-                    assert!(vec64(t).iter().all(|v| v.is_finite()), "{obj:?} {s:?}: {t:?}");
+                for t in [
+                    &out.loss,
+                    &x.grad(),
+                    &d.slack,
+                    &d.constraint_grad,
+                    &d.priors,
+                    &d.tp_lower_bound,
+                    &d.fp_upper_bound,
+                ] {
+                    assert!(
+                        vec64(t).iter().all(|v| v.is_finite()),
+                        "{obj:?} {s:?}: {t:?}"
+                    );
                 }
-                if !matches!(obj, ObjectiveConfig::RecallAtPrecision { .. } | ObjectiveConfig::PrAuc { .. }) {
-                    assert!(vec64(&d.slack).iter().all(|v| *v == 0.0), "{obj:?}: {:?}", d.slack);
+                if !matches!(
+                    obj,
+                    ObjectiveConfig::RecallAtPrecision { .. } | ObjectiveConfig::PrAuc { .. }
+                ) {
+                    assert!(
+                        vec64(&d.slack).iter().all(|v| *v == 0.0),
+                        "{obj:?}: {:?}",
+                        d.slack
+                    );
                 }
             }
         }
@@ -155,7 +230,12 @@ fn float32_matches_float64() {
         let vs = nn::VarStore::new(tch::Device::Cpu);
         let loss = GlobalLoss::new(&vs.root(), 2, &LossConfig::new(pr_auc((0.0, 1.0), 4))).unwrap();
         let out = loss
-            .forward(&t64(&xv, &[10, 2]).to_kind(kind), &t64(&yv, &[10, 2]).to_kind(kind), None, Pass::Train)
+            .forward(
+                &t64(&xv, &[10, 2]).to_kind(kind),
+                &t64(&yv, &[10, 2]).to_kind(kind),
+                None,
+                Pass::Train,
+            )
             .unwrap();
         assert_eq!(out.loss.kind(), kind);
         outs.push(vec64(&out.loss));

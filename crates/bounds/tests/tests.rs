@@ -1,11 +1,14 @@
 //! Integration tests for `bounds` (one test binary, topic modules).
 mod baseline;
+mod bound;
 mod common;
+mod errors;
 mod fused;
+mod gradcheck;
+mod multiplier;
+mod objectives;
 mod roc;
 mod smoke;
+mod state;
+mod toy;
 mod util;
-mod bound;
-mod objectives;
-mod multiplier;
-mod gradcheck;

@@ -232,19 +232,40 @@ fn toy_under_adam() {
         let loss = GlobalLoss::new(&(m.vs.root() / "loss"), 1, &c).unwrap();
         let mut opt = nn::OptimizerConfig::build(nn::Adam::default(), &m.vs, 0.01).unwrap();
         for _ in 0..300 {
-            let out = loss.forward_mean(&m.scores(&train.0), &train.1, None, Pass::Train).unwrap();
+            let out = loss
+                .forward_mean(&m.scores(&train.0), &train.1, None, Pass::Train)
+                .unwrap();
             opt.backward_step(&out.loss);
             loss.dual_step(&out).unwrap();
         }
         (m, loss.multipliers().double_value(&[0]))
     };
     let (m, lam) = run(MultiplierUpdate::default());
-    let p = report("adam + dual ascent η=1", &m, &eval, &format!(", λ = {lam:.2}"));
+    let p = report(
+        "adam + dual ascent η=1",
+        &m,
+        &eval,
+        &format!(", λ = {lam:.2}"),
+    );
     assert!(p >= 0.75 && lam > 10.0, "P@R {p}, λ {lam}");
-    let (m, slow) = run(MultiplierUpdate::Reversed { dual_rate_factor: 0.1 });
-    report("adam + reversed ρ=0.1", &m, &eval, &format!(", λ = {slow:.4}"));
-    let (m, fast) = run(MultiplierUpdate::Reversed { dual_rate_factor: 15.0 });
-    report("adam + reversed ρ=15", &m, &eval, &format!(", λ = {fast:.4}"));
+    let (m, slow) = run(MultiplierUpdate::Reversed {
+        dual_rate_factor: 0.1,
+    });
+    report(
+        "adam + reversed ρ=0.1",
+        &m,
+        &eval,
+        &format!(", λ = {slow:.4}"),
+    );
+    let (m, fast) = run(MultiplierUpdate::Reversed {
+        dual_rate_factor: 15.0,
+    });
+    report(
+        "adam + reversed ρ=15",
+        &m,
+        &eval,
+        &format!(", λ = {fast:.4}"),
+    );
     assert_close(&[fast], &[slow], 1e-6, 0.0);
     assert!(fast < 4.0, "λ {fast}");
 }

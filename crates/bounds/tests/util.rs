@@ -40,8 +40,8 @@ fn different_size_weighted_sigmoid_cross_entropy() {
     let z = t64(&zv, &[30, 4]);
     let x = t64(&normals(&mut r, 360), &[30, 4, 3]);
     let pw = [2.0, 3.0, 13.0];
-    let l = weighted_surrogate_loss(&z, &x, Surrogate::Xent, &t64(&pw, &[3]), &scalar(1.0))
-        .unwrap();
+    let l =
+        weighted_surrogate_loss(&z, &x, Surrogate::Xent, &t64(&pw, &[3]), &scalar(1.0)).unwrap();
     assert_eq!(l.size(), vec![30, 4, 3]);
     for (k, &w) in pw.iter().enumerate() {
         let xk = vec64(&x.select(2, k as i64));
@@ -52,7 +52,10 @@ fn different_size_weighted_sigmoid_cross_entropy() {
 
 #[test]
 fn weighted_sigmoid_cross_entropy() {
-    for (seed, (n, l, w)) in [(300i64, 10i64, 0.3), (20, 4, 2.0), (30, 4, 3.9)].iter().enumerate() {
+    for (seed, (n, l, w)) in [(300i64, 10i64, 0.3), (20, 4, 2.0), (30, 4, 3.9)]
+        .iter()
+        .enumerate()
+    {
         let mut r = rng(10 + seed as u64);
         let m = (n * l) as usize;
         let zv = uniforms(&mut r, m);
@@ -65,7 +68,12 @@ fn weighted_sigmoid_cross_entropy() {
             &scalar(1.0),
         )
         .unwrap();
-        assert_close(&vec64(&out), &weighted_ref(Surrogate::Xent, &zv, &xv, *w, 1.0), 0.0, 1e-6);
+        assert_close(
+            &vec64(&out),
+            &weighted_ref(Surrogate::Xent, &zv, &xv, *w, 1.0),
+            0.0,
+            1e-6,
+        );
     }
 }
 
@@ -81,9 +89,15 @@ fn gradients_match_the_weighted_sum_of_plain_xent() {
     let dummy = Tensor::from(1.0f64).set_requires_grad(true);
     let logits = t64(&x, &[200]) * &dummy;
     let labels = t64(&z, &[200]);
-    let l = weighted_surrogate_loss(&labels, &logits, Surrogate::Xent, &scalar(4.6), &scalar(0.9))
-        .unwrap()
-        .sum(Kind::Double);
+    let l = weighted_surrogate_loss(
+        &labels,
+        &logits,
+        Surrogate::Xent,
+        &scalar(4.6),
+        &scalar(0.9),
+    )
+    .unwrap()
+    .sum(Kind::Double);
     let g1 = Tensor::run_backward(&[l], &[&dummy], true, false)[0].double_value(&[]);
     let plain = torch_xent(&labels, &logits);
     let mix = plain.narrow(0, 0, 10).sum(Kind::Double) * 4.6
@@ -101,11 +115,19 @@ fn dtype_flexibility() {
     let out = weighted_surrogate_loss(&z, &x, Surrogate::Xent, &pw, &Tensor::from(1i64)).unwrap();
     assert_eq!(out.kind(), Kind::Double);
     let zv = vec64(&z);
-    assert_close(&vec64(&out), &weighted_ref(Surrogate::Xent, &zv, &vec64(&x), 3.0, 1.0), 1e-12, 1e-12);
+    assert_close(
+        &vec64(&out),
+        &weighted_ref(Surrogate::Xent, &zv, &vec64(&x), 3.0, 1.0),
+        1e-12,
+        1e-12,
+    );
 }
 
 fn plain_hinge(z: &[f64], x: &[f64]) -> Vec<f64> {
-    z.iter().zip(x).map(|(z, x)| (1.0 - (2.0 * z - 1.0) * x).max(0.0)).collect()
+    z.iter()
+        .zip(x)
+        .map(|(z, x)| (1.0 - (2.0 * z - 1.0) * x).max(0.0))
+        .collect()
 }
 
 #[test]
@@ -165,7 +187,9 @@ fn nontrivial_compatibility_with_hinge() {
     let hn = plain_hinge(&vec![0.0; 184], &neg);
     let expected: Vec<f64> = (0..8)
         .map(|j| {
-            (0..23).map(|i| 3.4 * hp[i * 8 + j] + 1.2 * hn[i * 8 + j]).sum::<f64>()
+            (0..23)
+                .map(|i| 3.4 * hp[i * 8 + j] + 1.2 * hn[i * 8 + j])
+                .sum::<f64>()
         })
         .collect();
     assert_close(&vec64(&out), &expected, 1e-12, 1e-9);
@@ -186,7 +210,12 @@ fn three_d_logits_and_targets_hinge() {
     .unwrap();
     for k in 0..3 {
         let xk = vec64(&x.select(2, k));
-        assert_close(&vec64(&out.select(2, k)), &plain_hinge(&zv, &xk), 0.0, 1e-12);
+        assert_close(
+            &vec64(&out.select(2, k)),
+            &plain_hinge(&zv, &xk),
+            0.0,
+            1e-12,
+        );
     }
 }
 
@@ -204,9 +233,17 @@ fn dispatcher_matches_each_surrogate() {
             &scalar(11.1),
         )
         .unwrap();
-        assert_close(&vec64(&out), &weighted_ref(s, &zv, &xv, 0.66, 11.1), 1e-12, 1e-12);
+        assert_close(
+            &vec64(&out),
+            &weighted_ref(s, &zv, &xv, 0.66, 11.1),
+            1e-12,
+            1e-12,
+        );
     }
-    assert!(matches!("bug".parse::<Surrogate>(), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        "bug".parse::<Surrogate>(),
+        Err(Error::Unsupported { .. })
+    ));
     assert_eq!("hinge".parse::<Surrogate>().unwrap(), Surrogate::Hinge);
 }
 
@@ -262,7 +299,10 @@ fn non_finite_logits_are_typed_errors() {
         let x = t64(&[0.0, bad], &[2]);
         let z = t64(&[1.0, 0.0], &[2]);
         let e = weighted_surrogate_loss(&z, &x, Surrogate::Xent, &scalar(1.0), &scalar(1.0));
-        assert!(matches!(e, Err(Error::InvalidValue { what: "logits", .. })), "{bad}: {e:?}");
+        assert!(
+            matches!(e, Err(Error::InvalidValue { what: "logits", .. })),
+            "{bad}: {e:?}"
+        );
     }
 }
 
@@ -271,7 +311,10 @@ fn non_finite_logits_are_typed_errors() {
 fn prior_loss(vs: &tch::nn::VarStore, labels: i64, p: f64, n: f64) -> bounds::GlobalLoss {
     let c = LossConfig {
         objective: par(Target::All(0.5)),
-        priors: PriorConfig::Streaming { positive_pseudocount: p, negative_pseudocount: n },
+        priors: PriorConfig::Streaming {
+            positive_pseudocount: p,
+            negative_pseudocount: n,
+        },
         ..LossConfig::default()
     };
     make_loss(vs, labels, &c)
@@ -286,7 +329,9 @@ fn label_prior_consistency() {
     let y = t64(&yv, &[4, 10]);
     let x = t64(&normals(&mut r, 40), &[4, 10]);
     let out = loss.forward(&x, &y, None, Pass::Train).unwrap();
-    let means: Vec<f64> = (0..10).map(|j| (0..4).map(|i| yv[i * 10 + j]).sum::<f64>() / 4.0).collect();
+    let means: Vec<f64> = (0..10)
+        .map(|j| (0..4).map(|i| yv[i * 10 + j]).sum::<f64>() / 4.0)
+        .collect();
     assert_close(&vec64(&out.diagnostics.priors), &means, 1e-12, 1e-12);
 }
 
@@ -300,7 +345,9 @@ fn label_priors_update() {
     for _ in 0..3 {
         let yv = bernoulli(&mut r, 5, 0.4);
         let x = t64(&normals(&mut r, 5), &[1, 5]);
-        let out = loss.forward(&x, &t64(&yv, &[1, 5]), None, Pass::Train).unwrap();
+        let out = loss
+            .forward(&x, &t64(&yv, &[1, 5]), None, Pass::Train)
+            .unwrap();
         weight_sum += 1.0;
         for j in 0..5 {
             label_sum[j] += yv[j];
@@ -320,7 +367,12 @@ fn label_priors_update_with_weights() {
     let wv: Vec<f64> = uniforms(&mut r, 30).iter().map(|u| u * 6.2).collect();
     let x = t64(&normals(&mut r, 30), &[6, 5]);
     let out = loss
-        .forward(&x, &t64(&yv, &[6, 5]), Some(&t64(&wv, &[6, 5])), Pass::Train)
+        .forward(
+            &x,
+            &t64(&yv, &[6, 5]),
+            Some(&t64(&wv, &[6, 5])),
+            Pass::Train,
+        )
         .unwrap();
     let expected: Vec<f64> = (0..5)
         .map(|j| {
