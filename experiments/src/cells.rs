@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    DataConfig, ExperimentConfig, LossKind, LossParams, ModelConfig, SuiteConfig, Target,
-    TargetOn, TrainParams,
+    DataConfig, ExperimentConfig, LossKind, LossParams, ModelConfig, SuiteConfig, Target, TargetOn,
+    TrainParams,
 };
 
 /// Everything one training run depends on, fully resolved.
@@ -44,7 +44,12 @@ impl CellSpec {
 
     /// `experiment-model-loss[-target]-sSEED`.
     pub fn readable(&self) -> String {
-        let mut s = format!("{}-{}-{}", self.experiment, self.model.name, self.loss.name());
+        let mut s = format!(
+            "{}-{}-{}",
+            self.experiment,
+            self.model.name,
+            self.loss.name()
+        );
         if let Some(t) = self.train_target {
             s.push_str(&format!("{}", t.value));
         }

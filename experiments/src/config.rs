@@ -417,7 +417,10 @@ impl SuiteConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            bail!("name: must be non-empty ASCII letters, digits, '-' or '_' (got {:?})", self.name);
+            bail!(
+                "name: must be non-empty ASCII letters, digits, '-' or '_' (got {:?})",
+                self.name
+            );
         }
         if !(1..=256).contains(&self.threads) {
             bail!("threads: must be in 1..=256 (got {})", self.threads);
@@ -425,13 +428,22 @@ impl SuiteConfig {
         let lp = &self.loss_params;
         positive("loss_params.pos_weight", lp.pos_weight)?;
         if !(lp.focal_gamma.is_finite() && lp.focal_gamma >= 0.0) {
-            bail!("loss_params.focal_gamma: must be ≥ 0 (got {})", lp.focal_gamma);
+            bail!(
+                "loss_params.focal_gamma: must be ≥ 0 (got {})",
+                lp.focal_gamma
+            );
         }
         if !(lp.focal_alpha > 0.0 && lp.focal_alpha < 1.0) {
-            bail!("loss_params.focal_alpha: must be in (0, 1) (got {})", lp.focal_alpha);
+            bail!(
+                "loss_params.focal_alpha: must be in (0, 1) (got {})",
+                lp.focal_alpha
+            );
         }
         if lp.num_anchors == 0 || lp.num_anchors > 1000 {
-            bail!("loss_params.num_anchors: must be in 1..=1000 (got {})", lp.num_anchors);
+            bail!(
+                "loss_params.num_anchors: must be in 1..=1000 (got {})",
+                lp.num_anchors
+            );
         }
         if let Some(m) = lp.multiplier_max {
             positive("loss_params.multiplier_max", m)?;
@@ -459,7 +471,11 @@ fn positive(field: &str, v: f64) -> anyhow::Result<()> {
 }
 
 fn valid_name(field: &str, s: &str) -> anyhow::Result<()> {
-    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         bail!("{field}: must be non-empty ASCII letters, digits, '-' or '_' (got {s:?})");
     }
     Ok(())
@@ -491,7 +507,10 @@ impl ExperimentConfig {
         for &l in &self.losses {
             match l.trains_for() {
                 Some(TargetOn::Recall) if self.recall_targets.is_empty() => {
-                    bail!("recall_targets: loss {} needs at least one recall target", l.name())
+                    bail!(
+                        "recall_targets: loss {} needs at least one recall target",
+                        l.name()
+                    )
                 }
                 Some(TargetOn::Precision) if self.precision_targets.is_empty() => bail!(
                     "precision_targets: loss {} needs at least one precision target",
@@ -501,11 +520,15 @@ impl ExperimentConfig {
             }
             let ok = match part {
                 Part::Toy => matches!(l, LossKind::Bce | LossKind::PrecisionAtRecall),
-                Part::Tabular => l != LossKind::Dice,
+                Part::Tabular => !matches!(l, LossKind::Dice | LossKind::Focal),
                 Part::Fashion | Part::Stardist => true,
             };
             if !ok {
-                bail!("losses: {} is not supported on the {} part", l.name(), part.name());
+                bail!(
+                    "losses: {} is not supported on the {} part",
+                    l.name(),
+                    part.name()
+                );
             }
         }
         match &self.data {
@@ -513,7 +536,11 @@ impl ExperimentConfig {
             DataConfig::Fashion {
                 train, val, test, ..
             } => {
-                for (f, v) in [("data.train", *train), ("data.val", *val), ("data.test", *test)] {
+                for (f, v) in [
+                    ("data.train", *train),
+                    ("data.val", *val),
+                    ("data.test", *test),
+                ] {
                     if v == 0 || v > 1_000_000 {
                         bail!("{f}: must be in 1..=1000000 (got {v})");
                     }
@@ -551,12 +578,20 @@ impl ExperimentConfig {
                 bail!("models[{i}].name: duplicate model name {:?}", m.name);
             }
             let ok = match (&m.arch, part) {
-                (Arch::Unet { depth, base_channels }, Part::Fashion | Part::Stardist) => {
+                (
+                    Arch::Unet {
+                        depth,
+                        base_channels,
+                    },
+                    Part::Fashion | Part::Stardist,
+                ) => {
                     if !(1..=5).contains(depth) {
                         bail!("models[{i}].depth: must be in 1..=5 (got {depth})");
                     }
                     if !(1..=512).contains(base_channels) {
-                        bail!("models[{i}].base_channels: must be in 1..=512 (got {base_channels})");
+                        bail!(
+                            "models[{i}].base_channels: must be in 1..=512 (got {base_channels})"
+                        );
                     }
                     true
                 }
@@ -570,7 +605,11 @@ impl ExperimentConfig {
                 _ => false,
             };
             if !ok {
-                bail!("models[{i}].kind: {:?} does not fit the {} part", m.arch, part.name());
+                bail!(
+                    "models[{i}].kind: {:?} does not fit the {} part",
+                    m.arch,
+                    part.name()
+                );
             }
             if let Some(ls) = &m.losses {
                 if let Some(l) = ls.iter().find(|l| !self.losses.contains(l)) {

@@ -76,7 +76,14 @@ pub fn write_all(run: &RunDir, suite: &SuiteConfig, results: &[CellResult]) -> a
                 })
                 .collect();
             let file = run.root.join("plots").join(format!("{stem}-pr.png"));
-            line_plot(&file, &format!("{stem}: test PR curves (seed 0)"), "recall", "precision", &pr, Some((0.0, 1.0)))?;
+            line_plot(
+                &file,
+                &format!("{stem}: test PR curves (seed 0)"),
+                "recall",
+                "precision",
+                &pr,
+                Some((0.0, 1.0)),
+            )?;
             let mut losses = Vec::new();
             let mut lambdas = Vec::new();
             let mut slacks = Vec::new();
@@ -105,9 +112,19 @@ pub fn write_all(run: &RunDir, suite: &SuiteConfig, results: &[CellResult]) -> a
                 }
             }
             let file = run.root.join("plots").join(format!("{stem}-loss.png"));
-            line_plot(&file, &format!("{stem}: training loss (seed 0)"), "epoch", "loss", &losses, None)?;
+            line_plot(
+                &file,
+                &format!("{stem}: training loss (seed 0)"),
+                "epoch",
+                "loss",
+                &losses,
+                None,
+            )?;
             if !lambdas.is_empty() {
-                let file = run.root.join("plots").join(format!("{stem}-multipliers.png"));
+                let file = run
+                    .root
+                    .join("plots")
+                    .join(format!("{stem}-multipliers.png"));
                 two_panel(&file, &stem, &lambdas, &slacks)?;
             }
         }
@@ -124,7 +141,10 @@ fn min(v: &[f64]) -> Option<f64> {
 }
 
 fn bounds(series: &[Series]) -> ((f64, f64), (f64, f64)) {
-    let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
+    let pts = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|p| p.0.is_finite() && p.1.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -178,7 +198,10 @@ where
         let color = Palette99::pick(i).to_rgba().stroke_width(2);
         chart
             .draw_series(LineSeries::new(
-                s.points.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite()),
+                s.points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite()),
                 color,
             ))
             .map_err(|e| anyhow!("{e:?}"))?
@@ -217,8 +240,22 @@ fn two_panel(file: &Path, stem: &str, lambdas: &[Series], slacks: &[Series]) -> 
     let root = BitMapBackend::new(file, (1200, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let (left, right) = root.split_horizontally(600);
-    draw_series(&left, &format!("{stem}: largest multiplier λ"), "epoch", "λ", lambdas, None)?;
-    draw_series(&right, &format!("{stem}: smallest slack"), "epoch", "slack", slacks, None)?;
+    draw_series(
+        &left,
+        &format!("{stem}: largest multiplier λ"),
+        "epoch",
+        "λ",
+        lambdas,
+        None,
+    )?;
+    draw_series(
+        &right,
+        &format!("{stem}: smallest slack"),
+        "epoch",
+        "slack",
+        slacks,
+        None,
+    )?;
     root.present()
         .map_err(|e| anyhow!("{e:?}"))
         .with_context(|| format!("cannot write {}", file.display()))

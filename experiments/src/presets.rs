@@ -92,7 +92,15 @@ impl SuiteConfig {
     /// A built-in suite.
     pub fn preset(p: Preset) -> SuiteConfig {
         let s = sizes(p);
-        let all = vec![Bce, WeightedBce, Focal, Dice, PrecisionAtRecall, PrAuc, RocAuc];
+        let all = vec![
+            Bce,
+            WeightedBce,
+            Focal,
+            Dice,
+            PrecisionAtRecall,
+            PrAuc,
+            RocAuc,
+        ];
         let seg_train = TrainParams {
             epochs: s.epochs,
             batch_size: 32,

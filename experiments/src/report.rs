@@ -11,6 +11,9 @@ use crate::cells::{self, loss_label};
 use crate::config::{LossKind, SuiteConfig, Target, TargetOn};
 use crate::rundir::{CellResult, RunDir, write_atomic};
 
+/// Differences at or below this are ties (not wins): metric noise of float sums.
+const TIE: f64 = 1e-6;
+
 /// Mean and sample standard deviation of a few values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
@@ -70,7 +73,7 @@ impl Stat {
 pub struct Paired {
     /// Per-seed difference (this loss − BCE) of the reported metric.
     pub diff: Stat,
-    /// Seeds on which this loss is strictly better.
+    /// Seeds on which this loss is better by more than 1e-6.
     pub wins: usize,
 }
 
@@ -210,7 +213,8 @@ fn table(experiment: &str, model: &str, target: Target, cells: &[&CellResult]) -
             let label = loss_label(kind, tt);
             let cs = &by[&label];
             let evs: Vec<_> = cs.iter().map(|c| eval_at(c, target)).collect();
-            let stat = |f: &dyn Fn(usize) -> f64| Stat::of(&(0..cs.len()).map(f).collect::<Vec<_>>());
+            let stat =
+                |f: &dyn Fn(usize) -> f64| Stat::of(&(0..cs.len()).map(f).collect::<Vec<_>>());
             let vs_bce = (kind != LossKind::Bce && !bce.is_empty()).then(|| {
                 let diffs: Vec<f64> = cs
                     .iter()
@@ -218,7 +222,7 @@ fn table(experiment: &str, model: &str, target: Target, cells: &[&CellResult]) -
                     .filter_map(|(c, ev)| bce.get(&c.spec.seed).map(|b| ev.metric() - b))
                     .collect();
                 Paired {
-                    wins: diffs.iter().filter(|&&d| d > 0.0).count(),
+                    wins: diffs.iter().filter(|&&d| d > TIE).count(),
                     diff: Stat::of(&diffs),
                 }
             });
@@ -237,7 +241,10 @@ fn table(experiment: &str, model: &str, target: Target, cells: &[&CellResult]) -
                 seeds: cs.len(),
                 metric: stat(&|i| evs[i].metric()),
                 achieved: stat(&|i| evs[i].achieved()),
-                met: evs.iter().filter(|ev| ev.achieved() >= target.value).count(),
+                met: evs
+                    .iter()
+                    .filter(|ev| ev.achieved() >= target.value)
+                    .count(),
                 ap: stat(&|i| cs[i].ap),
                 roc_auc: stat(&|i| cs[i].roc_auc),
                 iou: stat(&|i| evs[i].iou),
@@ -271,7 +278,7 @@ fn findings(t: &Table) -> Vec<String> {
         if let (Some(p), Some(b)) = (&r.vs_bce, bce)
             && r.kind.is_global()
         {
-            let verdict = if p.diff.mean > 0.0 && 2 * p.wins > p.diff.n {
+            let verdict = if p.diff.mean > TIE && 2 * p.wins > p.diff.n {
                 "beats"
             } else {
                 "does not beat"
@@ -292,7 +299,15 @@ fn findings(t: &Table) -> Vec<String> {
         .rows
         .iter()
         .filter(|r| r.met < r.seeds)
-        .map(|r| format!("{} {} (met on {}/{} seeds)", r.loss, r.achieved.show(), r.met, r.seeds))
+        .map(|r| {
+            format!(
+                "{} {} (met on {}/{} seeds)",
+                r.loss,
+                r.achieved.show(),
+                r.met,
+                r.seeds
+            )
+        })
         .collect();
     if !short.is_empty() {
         out.push(format!(
@@ -349,7 +364,9 @@ pub fn markdown(report: &Report) -> String {
                 g.loss,
                 metric,
                 g.metric.show(),
-                g.vs_bce.map(|p| p.diff.show_signed()).unwrap_or_else(|| "–".into()),
+                g.vs_bce
+                    .map(|p| p.diff.show_signed())
+                    .unwrap_or_else(|| "–".into()),
                 g.vs_bce
                     .map(|p| format!("{}/{}", p.wins, p.diff.n))
                     .unwrap_or_else(|| "–".into()),
@@ -399,11 +416,15 @@ pub fn markdown(report: &Report) -> String {
                 r.ap.show(),
                 r.roc_auc.show(),
                 r.iou.show(),
-                r.vs_bce.map(|p| p.diff.show_signed()).unwrap_or_else(|| "–".into()),
+                r.vs_bce
+                    .map(|p| p.diff.show_signed())
+                    .unwrap_or_else(|| "–".into()),
                 r.vs_bce
                     .map(|p| format!("{}/{}", p.wins, p.diff.n))
                     .unwrap_or_else(|| "–".into()),
-                r.final_multiplier.map(|m| m.show()).unwrap_or_else(|| "–".into()),
+                r.final_multiplier
+                    .map(|m| m.show())
+                    .unwrap_or_else(|| "–".into()),
             );
         }
         let _ = writeln!(

@@ -208,7 +208,8 @@ pub struct EpochWriter {
 impl EpochWriter {
     /// Starts (truncating) the epoch log of a cell.
     pub fn create(path: &Path) -> anyhow::Result<EpochWriter> {
-        let file = fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(EpochWriter { file })
     }
 

@@ -72,7 +72,11 @@ pub fn resolve(args: &SuiteArgs) -> anyhow::Result<SuiteConfig> {
 }
 
 /// Default run directory of a suite: `<out>/<name>-<8 hex digits of its hash>[-shardIofN]`.
-pub fn default_run_dir(out: &std::path::Path, suite: &SuiteConfig, shard: Option<Shard>) -> PathBuf {
+pub fn default_run_dir(
+    out: &std::path::Path,
+    suite: &SuiteConfig,
+    shard: Option<Shard>,
+) -> PathBuf {
     let json = serde_json::to_string(suite).expect("suite should serialize");
     let mut name = format!("{}-{:08x}", suite.name, fnv1a(json.as_bytes()) as u32);
     if let Some(s) = shard {
@@ -172,7 +176,10 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
         );
         b
     };
-    let suite_bar = bar(todo.len(), "suite  [{bar:30}] {pos}/{len} cells {elapsed_precise} eta {eta} {msg}");
+    let suite_bar = bar(
+        todo.len(),
+        "suite  [{bar:30}] {pos}/{len} cells {elapsed_precise} eta {eta} {msg}",
+    );
     let epoch_bar = bar(1, "epoch  [{bar:30}] {pos}/{len} {msg}");
     let batch_bar = bar(1, "batch  [{bar:30}] {pos}/{len}");
     suite_bar.enable_steady_tick(Duration::from_millis(500));
@@ -241,13 +248,19 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
 /// `experiments merge DIR... --out DIR`: copies the cells of shard run directories (same
 /// suite) into one and writes its report.
 pub fn merge(dirs: &[PathBuf], out: &std::path::Path) -> anyhow::Result<()> {
-    let first = dirs.first().context("merge: give at least one run directory")?;
+    let first = dirs
+        .first()
+        .context("merge: give at least one run directory")?;
     let suite = RunDir::open(first)?.suite()?;
     let target = RunDir::create(out, &suite)?;
     for d in dirs {
         let run = RunDir::open(d)?;
         if run.suite()? != suite {
-            bail!("{} holds a different suite than {}", d.display(), first.display());
+            bail!(
+                "{} holds a different suite than {}",
+                d.display(),
+                first.display()
+            );
         }
         for spec in cells::expand(&suite) {
             let key = spec.key();

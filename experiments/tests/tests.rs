@@ -1,2 +1,3 @@
 //! Integration tests (one binary; topic modules).
 mod eval_scores;
+mod suite;

@@ -505,7 +505,7 @@ impl Scored<'_> {
             Some(w) => Ranking::weighted(self.logits, self.labels, w, ScoreScale::Logits),
             None => Ranking::new(self.logits, self.labels, ScoreScale::Logits),
         };
-        r.map_err(|e| Error::config("scores", e.to_string()))
+        Ok(r?)
     }
 }
 
@@ -513,9 +513,8 @@ impl Scored<'_> {
 /// plus test AP, ROC-AUC and a PR curve (see [`ScoreEval`]).
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] (field `scores`) when the metrics reject the input (length
-/// mismatch, NaN scores, labels outside {0, 1}, all weights zero) or a target is
-/// outside [0, 1].
+/// [`Error::Metrics`] when the metrics reject the input (length mismatch, NaN scores,
+/// labels outside {0, 1}, all weights zero) or a target is outside [0, 1].
 pub fn evaluate_scores(
     val: Scored<'_>,
     test: Scored<'_>,
@@ -524,14 +523,12 @@ pub fn evaluate_scores(
 ) -> Result<ScoreEval> {
     let rv = val.ranking()?;
     let rt = test.ranking()?;
-    let metric_err = |e: metrics::Error| Error::config("scores", e.to_string());
     let mut at = Vec::new();
     for &c in constraints {
         let op = match c {
             Constraint::Recall(r) => rv.precision_at_recall(r),
             Constraint::Precision(p) => rv.recall_at_precision(p),
-        }
-        .map_err(metric_err)?;
+        }?;
         let t = op.threshold.unwrap_or(f64::INFINITY);
         let counts = rt.confusion_at(t);
         at.push(ThresholdEval {
@@ -543,7 +540,7 @@ pub fn evaluate_scores(
             iou: counts.iou(),
         });
     }
-    let curve = rt.pr_curve().map_err(metric_err)?;
+    let curve = rt.pr_curve()?;
     let len = curve.recall.len();
     let step = (len / curve_points.max(2)).max(1);
     let mut pr_curve: Vec<[f64; 2]> = (0..len)

@@ -2,8 +2,8 @@
 use anyhow::{Context, bail};
 use bounds::{LossConfig, MultiplierUpdate, ObjectiveConfig, Target as BoundsTarget};
 use seg::classify::{
-    ClassifierArch, ClassifyConfig, ClassifyLoss, Constraint, Optimizer, Scored,
-    evaluate_scores, train_classifier,
+    ClassifierArch, ClassifyConfig, ClassifyLoss, Constraint, Optimizer, Scored, evaluate_scores,
+    train_classifier,
 };
 use seg::data::TabularSet;
 
@@ -51,7 +51,9 @@ pub fn constraints(spec: &CellSpec) -> Vec<Constraint> {
 }
 
 fn flat(t: &tch::Tensor) -> anyhow::Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(t.to_kind(tch::Kind::Float).reshape([-1]))?)
+    Ok(Vec::<f32>::try_from(
+        t.to_kind(tch::Kind::Float).reshape([-1]),
+    )?)
 }
 
 /// Trains and evaluates a toy or tabular cell.
@@ -149,8 +151,16 @@ pub fn run(
     let (vl, vy) = (flat(&model.logits(&val.x)?)?, flat(&val.y)?);
     let (tl, ty) = (flat(&model.logits(&test.x)?)?, flat(&test.y)?);
     let eval = evaluate_scores(
-        Scored { logits: &vl, labels: &vy, weights: None },
-        Scored { logits: &tl, labels: &ty, weights: None },
+        Scored {
+            logits: &vl,
+            labels: &vy,
+            weights: None,
+        },
+        Scored {
+            logits: &tl,
+            labels: &ty,
+            weights: None,
+        },
         &constraints(spec),
         200,
     )?;

@@ -4,15 +4,19 @@ use std::path::PathBuf;
 use seg::classify::ScoreEval;
 
 use crate::cells::CellSpec;
-use crate::config::{DataConfig, Target, TargetOn};
+use crate::config::{DataConfig, Target};
 use crate::rundir::{CellResult, TargetEval};
 use crate::runner::CellProgress;
 
 mod classify;
+mod segment;
 
-/// Data loaded once per process and shared by the cells that use it.
+/// Data loaded once per process and shared by the cells that use it: the last
+/// segmentation data set, keyed by its config's JSON.
 #[derive(Default)]
-pub struct DataCache {}
+pub struct DataCache {
+    seg: Option<(String, std::rc::Rc<seg::data::SegSplits>)>,
+}
 
 /// The data folder: `$GO_DATA_DIR`, else `.data` under the working directory if it
 /// exists, else the `.data` of the workspace this binary was built from.
@@ -37,7 +41,7 @@ pub fn run_cell(
     match spec.data {
         DataConfig::Toy {} | DataConfig::Caravan { .. } => classify::run(spec, data, progress),
         DataConfig::Fashion { .. } | DataConfig::Stardist { .. } => {
-            anyhow::bail!("{}: segmentation is not wired yet", spec.readable())
+            segment::run(spec, data, progress)
         }
     }
 }
@@ -57,7 +61,6 @@ fn finish(spec: &CellSpec, eval: ScoreEval, multipliers: Vec<f64>) -> CellResult
             feasible_on_val: at.feasible_on_val,
         })
         .collect();
-    let _ = TargetOn::Recall;
     CellResult {
         key: String::new(),
         spec: spec.clone(),
