@@ -6,7 +6,7 @@ use tch::Tensor;
 use crate::surrogate::prepare_labels_logits;
 use crate::{Error, Result, Surrogate, check};
 
-/// Weights as a tensor of the labels' rank: `None` = ones, [N] = one weight per row,
+/// Weights as a tensor of the labels' rank: `None` = ones, `[N]` = one weight per row,
 /// otherwise anything that broadcasts to the labels' shape.
 fn row_weights(op: &'static str, weights: Option<&Tensor>, labels: &Tensor) -> Result<Tensor> {
     let Some(w) = weights else {
@@ -41,17 +41,17 @@ fn row_weights(op: &'static str, weights: Option<&Tensor>, labels: &Tensor) -> R
 /// ```
 ///
 /// φ₊ is the surrogate's positive-label loss and κ its value at 0 (ln 2 for xent,
-/// 1 for hinge), so φ₊/κ ≥ 1[s < 0] and TP_lb ≤ Σ_{y=1} w·1[s ≥ 0]. It can be negative.
+/// 1 for hinge), so φ₊/κ ≥ `1[s < 0]` and TP_lb ≤ Σ_{y=1} w·`1[s ≥ 0]`. It can be negative.
 ///
 /// # Shapes
-/// - `logits`: [N], [N, L] or [N, L, K]; `labels`: the same, or [N, L] with 3-D logits.
-/// - `weights`: `None` (ones), [N] (one per row) or broadcastable to the labels.
-/// - Output: the logits' shape without axis 0: [], [L] or [L, K]. Labels and weights
+/// - `logits`: `[N]`, `[N, L]` or `[N, L, K]`; `labels`: the same, or `[N, L]` with 3-D logits.
+/// - `weights`: `None` (ones), `[N]` (one per row) or broadcastable to the labels.
+/// - Output: the logits' shape without axis 0: `[]`, `[L]` or `[L, K]`. Labels and weights
 ///   are cast to the logits' kind.
 ///
 /// # Errors
 /// [`Error::Kind`], [`Error::Device`], [`Error::Shape`], [`Error::Rank`], and
-/// [`Error::InvalidValue`] for NaN/±inf logits, labels outside [0, 1], negative or
+/// [`Error::InvalidValue`] for NaN/±inf logits, labels outside `[0, 1]`, negative or
 /// non-finite weights.
 ///
 /// Reference: upstream `loss_layers.true_positives_lower_bound`; paper §2.
@@ -74,7 +74,7 @@ pub fn true_positives_lower_bound(
 ///       = L₋ / κ
 /// ```
 ///
-/// φ₋/κ ≥ 1[s ≥ 0], so FP_ub ≥ Σ_{y=0} w·1[s ≥ 0].
+/// φ₋/κ ≥ `1[s ≥ 0]`, so FP_ub ≥ Σ_{y=0} w·`1[s ≥ 0]`.
 ///
 /// # Shapes
 /// As [`true_positives_lower_bound`].

@@ -110,7 +110,7 @@ pub(crate) fn finite_logits(op: &'static str, logits: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// Labels must lie in [0, 1] (NaN is outside).
+/// Labels must lie in `[0, 1]` (NaN is outside).
 pub(crate) fn unit_labels(op: &'static str, labels: &Tensor) -> Result<()> {
     let l = labels.detach();
     let bad = l.lt(0.0).logical_or(&l.gt(1.0)).logical_or(&l.isnan());

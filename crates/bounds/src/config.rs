@@ -312,7 +312,7 @@ pub enum PriorConfig {
         /// N ≥ 0, pseudocount of negatives; defaults to 1.
         negative_pseudocount: f64,
     },
-    /// Fixed priors in [0, 1]: one value for every label, or one per label.
+    /// Fixed priors in `[0, 1]`: one value for every label, or one per label.
     Fixed(Vec<f64>),
 }
 
@@ -330,7 +330,7 @@ impl PriorConfig {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for a negative or non-finite pseudocount, or a fixed
-    /// prior outside [0, 1] or an empty list.
+    /// prior outside `[0, 1]` or an empty list.
     pub fn validate(&self) -> Result<()> {
         match self {
             PriorConfig::Streaming {
@@ -387,7 +387,7 @@ pub struct LossConfig {
     /// The label priors; defaults to streaming with pseudocounts 1 and 1.
     pub priors: PriorConfig,
     /// Anchor objectives only: compute [`GlobalLoss::forward_mean`](crate::GlobalLoss::forward_mean)
-    /// in row chunks with an analytic gradient, so no [N, L, K] graph is kept.
+    /// in row chunks with an analytic gradient, so no `[N, L, K]` graph is kept.
     /// Defaults to false.
     pub fused: bool,
     /// Rows per chunk on the fused path; defaults to 65536.

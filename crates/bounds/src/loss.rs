@@ -13,7 +13,7 @@ use crate::{
 /// A loss value plus what the constraint looks like on this batch.
 #[derive(Debug)]
 pub struct LossOutput {
-    /// Per-element loss in the logits' shape ([N] or [N, L]) from
+    /// Per-element loss in the logits' shape (`[N]` or `[N, L]`) from
     /// [`GlobalLoss::forward`]; a 0-dim mean from [`GlobalLoss::forward_mean`].
     pub loss: Tensor,
     /// Detached diagnostics of the same forward pass.
@@ -22,23 +22,23 @@ pub struct LossOutput {
 
 /// Diagnostics of one forward pass, all detached.
 ///
-/// Shapes: "[L] / [L, K]" means [L] for the threshold objectives and [L, K] for the
+/// Shapes: "`[L]` / `[L, K]`" means `[L]` for the threshold objectives and `[L, K]` for the
 /// anchor objectives (PR-AUC, ROC-AUC anchors). Pairwise ROC-AUC has no constraint:
-/// every field but `priors` is an empty [0] tensor there, and `priors` is [0] too.
+/// every field but `priors` is an empty `[0]` tensor there, and `priors` is `[0]` too.
 #[derive(Debug)]
 pub struct Diagnostics {
     /// The pass that produced these diagnostics.
     pub pass: Pass,
-    /// λ used in this forward, [L] / [L, K].
+    /// λ used in this forward, `[L]` / `[L, K]`.
     pub multipliers: Tensor,
-    /// π used in this forward (after the streaming update on a training pass), [L].
+    /// π used in this forward (after the streaming update on a training pass), `[L]`.
     pub priors: Tensor,
-    /// TP_lb on this batch, [L] / [L, K] (anchors: with each anchor's bias added to the
-    /// logits; upstream reports [L, 1] without biases).
+    /// TP_lb on this batch, `[L]` / `[L, K]` (anchors: with each anchor's bias added to the
+    /// logits; upstream reports `[L, 1]` without biases).
     pub tp_lower_bound: Tensor,
-    /// FP_ub on this batch, [L] / [L, K] (anchors: with biases).
+    /// FP_ub on this batch, `[L]` / `[L, K]` (anchors: with biases).
     pub fp_upper_bound: Tensor,
-    /// Constraint slack in the target's units, [L] / [L, K]; ≥ 0 means the surrogate
+    /// Constraint slack in the target's units, `[L]` / `[L, K]`; ≥ 0 means the surrogate
     /// constraint holds:
     /// ```text
     /// recall@precision α:   TP_lb / (TP_lb + FP_ub) − α
@@ -49,7 +49,7 @@ pub struct Diagnostics {
     /// without positives, negatives, or with TP_lb + FP_ub ≤ 0) the ratio is taken as
     /// the target, i.e. slack 0: the batch carries no evidence either way. Never NaN.
     pub slack: Tensor,
-    /// g = ∂J/∂λ with J the batch-mean loss (analytic), [L] / [L, K]: what
+    /// g = ∂J/∂λ with J the batch-mean loss (analytic), `[L]` / `[L, K]`: what
     /// [`GlobalLoss::dual_step`] ascends on. g > 0 exactly when the constraint, in the
     /// Lagrangian's own units (|Y₊| ≈ N·π), is violated.
     pub constraint_grad: Tensor,
@@ -66,18 +66,18 @@ enum Form {
     TprAtFpr,
 }
 
-/// c = c0 + c1·λ, d = d0 + d1·λ, term = t1·λ, all [L, K].
+/// c = c0 + c1·λ, d = d0 + d1·λ, term = t1·λ, all `[L, K]`.
 struct Affine {
     c0: Tensor,
     c1: Tensor,
     d0: Tensor,
     d1: Tensor,
     t1: Tensor,
-    /// The targets / anchors broadcast to [L, K].
+    /// The targets / anchors broadcast to `[L, K]`.
     target: Tensor,
 }
 
-/// Validated inputs as [N, L] tensors plus the original logits' shape.
+/// Validated inputs as `[N, L]` tensors plus the original logits' shape.
 struct Batch {
     y: Tensor,
     s: Tensor,
@@ -108,8 +108,8 @@ struct Batch {
 /// *mean* holds one copy of it per label. Derivations: `docs/math.md`.
 ///
 /// State, under the caller's path (names are stable, so `VarStore::save`/`load`
-/// checkpoint and resume it exactly): `multipliers` ([L] or [L, K]), `biases` ([L, K],
-/// trainable, anchor objectives only), `prior_positive` and `prior_total` ([L],
+/// checkpoint and resume it exactly): `multipliers` (`[L]` or `[L, K]`), `biases` (`[L, K]`,
+/// trainable, anchor objectives only), `prior_positive` and `prior_total` (`[L]`,
 /// streaming priors only). State is kept in the VarStore's kind and cast to the logits'
 /// kind on use.
 ///
@@ -140,7 +140,7 @@ pub struct GlobalLoss {
     config: LossConfig,
     num_labels: i64,
     form: Option<Form>,
-    /// Targets [L] (threshold objectives) or anchor points [K].
+    /// Targets `[L]` (threshold objectives) or anchor points `[K]`.
     points: Vec<f64>,
     anchored: bool,
     multipliers: Option<Multipliers>,
@@ -259,12 +259,12 @@ impl GlobalLoss {
         self.num_labels
     }
 
-    /// The anchor points α_k (PR-AUC) or r_k (ROC anchors), [K]; empty otherwise.
+    /// The anchor points α_k (PR-AUC) or r_k (ROC anchors), `[K]`; empty otherwise.
     pub fn anchors(&self) -> &[f64] {
         if self.anchored { &self.points } else { &[] }
     }
 
-    /// The current λ (≥ 0, detached), [L] or [L, K]; [0] for pairwise ROC-AUC.
+    /// The current λ (≥ 0, detached), `[L]` or `[L, K]`; `[0]` for pairwise ROC-AUC.
     pub fn multipliers(&self) -> Tensor {
         match &self.multipliers {
             Some(m) => m.current(),
@@ -277,12 +277,12 @@ impl GlobalLoss {
         self.multipliers.as_ref()
     }
 
-    /// The anchor biases b [L, K] (trainable variable), anchor objectives only.
+    /// The anchor biases b `[L, K]` (trainable variable), anchor objectives only.
     pub fn biases(&self) -> Option<&Tensor> {
         self.biases.as_ref()
     }
 
-    /// The current priors π [L] (Double, without updating); [0] for pairwise ROC-AUC.
+    /// The current priors π `[L]` (Double, without updating); `[0]` for pairwise ROC-AUC.
     pub fn priors(&self) -> Tensor {
         match &self.priors {
             Some(p) => p.current(Kind::Double, self.device),
@@ -296,20 +296,20 @@ impl GlobalLoss {
     /// post-update value too); [`Pass::Eval`] changes no state.
     ///
     /// # Shapes
-    /// - `logits`: [N] (needs L = 1) or [N, L]; Float or Double; N ≥ 1.
-    /// - `labels`: the logits' shape and kind, values in [0, 1] (soft labels allowed).
-    /// - `weights`: `None` (ones), [N] (per row) or [N, L]; the logits' kind; ≥ 0;
+    /// - `logits`: `[N]` (needs L = 1) or `[N, L]`; Float or Double; N ≥ 1.
+    /// - `labels`: the logits' shape and kind, values in `[0, 1]` (soft labels allowed).
+    /// - `weights`: `None` (ones), `[N]` (per row) or `[N, L]`; the logits' kind; ≥ 0;
     ///   0 = ignore the element (it counts neither in the loss nor in the priors).
     /// - All on the device of the loss's VarStore.
     /// - Output `loss`: the logits' shape and kind.
     ///
     /// # Errors
-    /// - [`Error::Rank`]: logits not [N] or [N, L].
+    /// - [`Error::Rank`]: logits not `[N]` or `[N, L]`.
     /// - [`Error::Shape`]: labels or weights do not fit the logits, or L ≠ `num_labels`.
     /// - [`Error::Kind`]: logits not floating, labels or weights of another kind.
     /// - [`Error::Device`]: an input not on the state's device.
     /// - [`Error::InvalidValue`]: empty batch, NaN or ±inf logits, labels outside
-    ///   [0, 1], negative or non-finite weights.
+    ///   `[0, 1]`, negative or non-finite weights.
     pub fn forward(
         &self,
         logits: &Tensor,
@@ -341,7 +341,7 @@ impl GlobalLoss {
     ///
     /// For the anchor objectives with `config.fused`, the surrogate part is computed
     /// by [`crate::fused::anchor_surrogate_sum`] in chunks of `chunk_rows` rows with
-    /// an analytic gradient, so no [N, L, K] graph is kept:
+    /// an analytic gradient, so no `[N, L, K]` graph is kept:
     /// ```text
     /// J = anchor_surrogate_sum(s, y, w, b, c, d) / (N·L) + mean_{l,k} τ_lk
     /// ```
@@ -479,7 +479,7 @@ impl GlobalLoss {
         Ok(Batch { y, s, w, shape })
     }
 
-    /// λ (with the reversed gradient where applicable) as [L, K], the affine
+    /// λ (with the reversed gradient where applicable) as `[L, K]`, the affine
     /// coefficients, and the priors after this pass's update.
     fn state_for(&self, b: &Batch, form: Form, pass: Pass) -> (Tensor, Affine, Tensor) {
         let kind = b.s.kind();
@@ -542,7 +542,7 @@ impl GlobalLoss {
         (lam, aff, pi)
     }
 
-    /// Biases [L, K] in the logits' kind (zeros for the threshold objectives).
+    /// Biases `[L, K]` in the logits' kind (zeros for the threshold objectives).
     fn bias_for(&self, s: &Tensor) -> Tensor {
         match &self.biases {
             Some(b) => b.to_kind(s.kind()),
@@ -550,7 +550,7 @@ impl GlobalLoss {
         }
     }
 
-    /// Logits shifted by the biases, [N, L, K].
+    /// Logits shifted by the biases, `[N, L, K]`.
     fn shifted(&self, s: &Tensor) -> Tensor {
         match &self.biases {
             Some(b) => s.unsqueeze(2) + b.to_kind(s.kind()).unsqueeze(0),
@@ -558,7 +558,7 @@ impl GlobalLoss {
         }
     }
 
-    /// Detached diagnostics, computed in row chunks (no [N, L, K] graph).
+    /// Detached diagnostics, computed in row chunks (no `[N, L, K]` graph).
     fn diagnostics(&self, b: &Batch, aff: &Affine, priors: &Tensor, pass: Pass) -> Diagnostics {
         tch::no_grad(|| {
             let kind = b.s.kind();

@@ -34,7 +34,7 @@ impl Multipliers {
     /// `path` (kind and device of the path's VarStore).
     ///
     /// # Shapes
-    /// `dims` is [L] for the threshold objectives, [L, K] for the anchor objectives.
+    /// `dims` is `[L]` for the threshold objectives, `[L, K]` for the anchor objectives.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] if `init` is negative or not finite, if the update is

@@ -7,7 +7,7 @@ use crate::{Error, Pass, PriorConfig, Result};
 /// The label priors of a [`GlobalLoss`](crate::GlobalLoss).
 ///
 /// Streaming: two non-trainable variables `prior_positive` (init P) and `prior_total`
-/// (init P + N), both [L], under the caller's path;
+/// (init P + N), both `[L]`, under the caller's path;
 ///
 /// ```text
 /// on Pass::Train:  prior_positive += Σ_i w_il·y_il,   prior_total += Σ_i w_il
@@ -17,7 +17,7 @@ use crate::{Error, Pass, PriorConfig, Result};
 /// Rows with weight 0 add nothing. If `prior_total` is 0 (pseudocounts 0 and no
 /// weight seen yet), π = 0.5. The counters are float64 whatever the VarStore's kind,
 /// so that long streams of pixels count exactly. Fixed: the given values, broadcast
-/// to [L].
+/// to `[L]`.
 ///
 /// Reference: upstream `util.build_label_priors` (reference §2.8). Differences:
 /// upstream updates on every evaluation of the loss, eval included; we update only on
@@ -26,12 +26,12 @@ use crate::{Error, Pass, PriorConfig, Result};
 pub enum LabelPriors {
     /// Streaming counters.
     Streaming {
-        /// Σ w·y plus the pseudocount P, [L].
+        /// Σ w·y plus the pseudocount P, `[L]`.
         positive: Tensor,
-        /// Σ w plus P + N, [L].
+        /// Σ w plus P + N, `[L]`.
         total: Tensor,
     },
-    /// Fixed values, [L] (kind Double, CPU; cast on use).
+    /// Fixed values, `[L]` (kind Double, CPU; cast on use).
     Fixed(Tensor),
 }
 
@@ -82,7 +82,7 @@ impl LabelPriors {
         }
     }
 
-    /// The current priors [L] without updating, in `kind` on `device`.
+    /// The current priors `[L]` without updating, in `kind` on `device`.
     pub fn current(&self, kind: Kind, device: tch::Device) -> Tensor {
         match self {
             LabelPriors::Streaming { positive, total } => tch::no_grad(|| {
@@ -97,10 +97,10 @@ impl LabelPriors {
         }
     }
 
-    /// Absorbs a batch on [`Pass::Train`] (streaming only), then returns π [L].
+    /// Absorbs a batch on [`Pass::Train`] (streaming only), then returns π `[L]`.
     ///
     /// # Shapes
-    /// `labels`, `weights`: [N, L] (already validated).
+    /// `labels`, `weights`: `[N, L]` (already validated).
     pub(crate) fn update(&self, labels: &Tensor, weights: &Tensor, pass: Pass) -> Tensor {
         if let (LabelPriors::Streaming { positive, total }, Pass::Train) = (self, pass) {
             tch::no_grad(|| {

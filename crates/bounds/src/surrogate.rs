@@ -85,16 +85,16 @@ impl Surrogate {
 /// hinge: ℓ = c·z·max(0, 1 − x) + d·(1 − z)·max(0, 1 + x)
 /// ```
 ///
-/// z = labels (soft labels in [0, 1] allowed), x = logits, c = positive weights,
+/// z = labels (soft labels in `[0, 1]` allowed), x = logits, c = positive weights,
 /// d = negative weights. Not divided by κ. Values and gradients stay finite for any
 /// finite logit (e.g. |x| ≥ 100).
 ///
 /// # Shapes
-/// - `logits`: any rank ≥ 1, e.g. [N], [N, L] or [N, L, K]; Float or Double.
-/// - `labels`: the logits' shape, or [N, L] with [N, L, K] logits (a trailing axis is
+/// - `logits`: any rank ≥ 1, e.g. `[N]`, `[N, L]` or `[N, L, K]`; Float or Double.
+/// - `labels`: the logits' shape, or `[N, L]` with `[N, L, K]` logits (a trailing axis is
 ///   added, as upstream).
 /// - `positive_weights`, `negative_weights`: 0-dim, or any shape that broadcasts to
-///   the logits after left-padding with size-1 axes (e.g. [K], [L, K], [L, 1]).
+///   the logits after left-padding with size-1 axes (e.g. `[K]`, `[L, K]`, `[L, 1]`).
 /// - Output: the logits' shape and kind. Labels and weights are cast to the logits'
 ///   kind (upstream `convert_and_cast`); all inputs must share the logits' device.
 ///
@@ -102,7 +102,7 @@ impl Surrogate {
 /// - [`Error::Kind`]: logits not floating.
 /// - [`Error::Device`]: an input on another device.
 /// - [`Error::Shape`] / [`Error::Rank`]: labels or weights that do not fit.
-/// - [`Error::InvalidValue`]: NaN or ±inf logits, labels outside [0, 1].
+/// - [`Error::InvalidValue`]: NaN or ±inf logits, labels outside `[0, 1]`.
 ///
 /// Differences from upstream: ±inf logits are rejected (upstream returns NaN for
 /// some label/sign combinations); the softplus bracket is libtorch's, whose gradient at
@@ -152,7 +152,7 @@ pub fn weighted_surrogate_loss(
     Ok(surrogate.weighted(&labels, &logits, &ws[0], &ws[1]))
 }
 
-/// Shared checks for the free functions: logits floating and finite, labels in [0, 1]
+/// Shared checks for the free functions: logits floating and finite, labels in `[0, 1]`
 /// with the logits' shape (or one trailing axis less), cast to the logits' kind.
 pub(crate) fn prepare_labels_logits(
     op: &'static str,

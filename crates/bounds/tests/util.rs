@@ -340,7 +340,7 @@ fn label_priors_update() {
     let vs = vs64();
     let loss = prior_loss(&vs, 5, 1.0, 1.0);
     let mut r = rng(13);
-    let mut label_sum = vec![1.0; 5];
+    let mut label_sum = [1.0; 5];
     let mut weight_sum = 2.0;
     for _ in 0..3 {
         let yv = bernoulli(&mut r, 5, 0.4);
