@@ -81,7 +81,8 @@ pub fn anchor_points(range: (f64, f64), num_anchors: usize) -> Result<(Vec<f64>,
 ///
 /// Limitations: second derivatives are not available (the g's are constants in the
 /// graph, so a double backward sees zero curvature). Hinge at its kink uses the
-/// subgradient of libtorch's `relu` backward: φ₊'(1) = 0 and φ₋'(−1) = 0.
+/// subgradient of libtorch's `relu` backward: φ₊'(1) = 0 and φ₋'(−1) = 0 (libtorch's
+/// `clamp_min(0)` would pass the full slope there instead; both are valid subgradients).
 ///
 /// # Shapes
 /// `logits`, `labels`, `weights`: `[N, L]`; `biases`, `pos_coef`, `neg_coef`: `[L, K]`

@@ -258,6 +258,34 @@ fn fused_hinge_kink_matches_relu() {
         0.0,
         "kink grads",
     );
+    // What libtorch itself does at the kink: relu passes no gradient at 0, while
+    // clamp_min(0) passes it (its mask is `input >= min`). The fused path follows relu.
+    let z = t64(&[1.0], &[1]).set_requires_grad(true);
+    (-&z + 1.0).relu().sum(Kind::Double).backward();
+    assert_eq!(values(&z.grad()), vec![0.0]);
+    let z = t64(&[1.0], &[1]).set_requires_grad(true);
+    (-&z + 1.0).clamp_min(0.0).sum(Kind::Double).backward();
+    assert_eq!(values(&z.grad()), vec![-1.0]);
+}
+
+/// Non-contiguous (expanded) weights, as a caller broadcasting `[N]` weights passes them.
+#[test]
+fn fused_accepts_expanded_weights() {
+    let case = Case::random(9, 21, 3, 4, false);
+    let x = case.leaves().map(|t| t.detach());
+    let w_col = t64(&case.weights[..21], &[21, 1]);
+    let expanded = w_col.expand([21, 3], false);
+    let dense = expanded.contiguous();
+    let f = |w: &Tensor| {
+        anchor_surrogate_sum(&x[0], &x[1], w, &x[3], &x[4], &x[5], Surrogate::Hinge, 5).unwrap()
+    };
+    assert_close(
+        &values(&f(&expanded)),
+        &values(&f(&dense)),
+        1e-15,
+        0.0,
+        "expanded",
+    );
 }
 
 #[test]
