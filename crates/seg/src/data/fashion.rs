@@ -118,6 +118,16 @@ impl MosaicConfig {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for an unknown name.
+    ///
+    /// # Examples
+    /// ```
+    /// use seg::data::fashion::MosaicConfig;
+    /// let cfg = MosaicConfig::preset("shirt-confusable")?;
+    /// let rule = cfg.validate()?;
+    /// assert!(rule.positive[6] && !rule.positive[0]); // Shirt in P, T-shirt/top not
+    /// assert!(rule.pixel(200, 6) && !rule.pixel(31, 6) && !rule.pixel(200, 0));
+    /// # Ok::<(), seg::Error>(())
+    /// ```
     pub fn preset(name: &str) -> Result<MosaicConfig> {
         let base = MosaicConfig::default();
         let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -501,6 +511,15 @@ pub fn build_mosaics(
 ///
 /// # Errors
 /// As [`read_split`] and [`MosaicConfig::validate`].
+///
+/// # Examples
+/// ```no_run
+/// use seg::data::fashion::{MosaicConfig, load_mosaics};
+/// let cfg = MosaicConfig { n_train: 2000, ..MosaicConfig::preset("bag-few")? };
+/// let splits = load_mosaics(std::path::Path::new(".data/fashion-mnist"), &cfg)?;
+/// assert_eq!(splits.train.images.size(), vec![2000, 1, 56, 56]);
+/// # Ok::<(), seg::Error>(())
+/// ```
 pub fn load_mosaics(dir: &Path, cfg: &MosaicConfig) -> Result<SegSplits> {
     let rule = cfg.validate()?;
     let train_split = read_split(dir, "train")?;

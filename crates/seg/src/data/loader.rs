@@ -82,6 +82,24 @@ pub struct Batch {
 }
 
 /// An iterator over the minibatches of one epoch.
+///
+/// # Examples
+/// ```
+/// use seg::data::loader::{BatchConfig, Batches};
+/// use seg::data::synthetic::{SyntheticConfig, generate};
+/// let splits = generate(&SyntheticConfig { n_train: 10, ..Default::default() });
+/// let cfg = BatchConfig {
+///     batch_size: 4,
+///     flips: true,
+///     crop: Some([16, 16]),
+///     seed: 7,
+///     ..Default::default()
+/// };
+/// let batches: Vec<_> = Batches::new(&splits.train, &cfg, 0)?.collect();
+/// assert_eq!(batches.len(), 3); // 4 + 4 + 2
+/// assert_eq!(batches[0].images.size(), vec![4, 1, 16, 16]);
+/// # Ok::<(), seg::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Batches<'a> {
     set: &'a SegSet,

@@ -263,6 +263,14 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 ///
 /// # Shapes
 /// `x [3650, 2]`, `y [3650]`, `Kind::Float`.
+///
+/// # Examples
+/// ```
+/// let (train, eval) = seg::data::tabular::toy_gaussians(0);
+/// assert_eq!(train.x.size(), vec![3650, 2]);
+/// assert!((train.positive_rate() - 550.0 / 3650.0).abs() < 1e-9);
+/// assert!(train.y.equal(&eval.y));
+/// ```
 pub fn toy_gaussians(seed: u64) -> (TabularSet, TabularSet) {
     let n: usize = TOY_COMPONENTS.iter().map(|c| c.2).sum();
     let mut perm: Vec<usize> = (0..n).collect();
