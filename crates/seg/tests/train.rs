@@ -493,3 +493,82 @@ fn objective_rejects_mismatched_shapes() {
         Err(Error::Bounds(_))
     ));
 }
+
+/// The measured run of issue 5 ("BCE vs P@R at target recall 0.9 on Fashion-MNIST
+/// mosaics"): minutes of CPU, so ignored by default. Run with
+/// `cargo nextest run -p seg --run-ignored only -E 'test(/measured/)' --no-capture`;
+/// settings via
+/// `SEG_MEASURE_{PRESET,TRAIN,VAL,TEST,EPOCHS,SEEDS,DEPTH,WIDTH,THREADS}`. Prints one
+/// JSON line per (objective, seed). The figures are in `docs/seg.md`.
+#[test]
+#[ignore = "minutes of CPU; run by hand for docs/seg.md"]
+fn measured_fashion_bce_vs_precision_at_recall() {
+    use seg::data::fashion::{MosaicConfig, load_mosaics};
+    use seg::evaluate::{EvalConfig, evaluate};
+    let var = |name: &str, default: &str| {
+        std::env::var(format!("SEG_MEASURE_{name}")).unwrap_or_else(|_| default.into())
+    };
+    let num = |name: &str, default: &str| var(name, default).parse::<usize>().unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.data/fashion-mnist");
+    let preset = var("PRESET", "shirt-confusable");
+    let data_cfg = MosaicConfig {
+        n_train: num("TRAIN", "1000"),
+        n_val: num("VAL", "300"),
+        n_test: num("TEST", "500"),
+        ..MosaicConfig::preset(&preset).unwrap()
+    };
+    let started = std::time::Instant::now();
+    let data = load_mosaics(&dir, &data_cfg).unwrap();
+    eprintln!(
+        "data {preset}: train {:?} fg {:.4}, test fg {:.4}, {:.1}s",
+        data.train.images.size(),
+        data.train.foreground_fraction(),
+        data.test.foreground_fraction(),
+        started.elapsed().as_secs_f64()
+    );
+    let model = UNetConfig {
+        depth: num("DEPTH", "2"),
+        base_channels: num("WIDTH", "8") as i64,
+        in_channels: 1,
+    };
+    let seeds: Vec<u64> = var("SEEDS", "0,1")
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    for seed in seeds {
+        for (name, spec) in [
+            ("bce", ObjectiveSpec::Bce),
+            ("p@r0.9", precision_at_recall(0.9)),
+        ] {
+            let cfg = TrainConfig {
+                epochs: num("EPOCHS", "3"),
+                batch_size: 16,
+                lr: 5e-3,
+                seed,
+                // One thread: on a shared 2-core machine two OpenMP threads were 10x
+                // slower per batch than one (measured 2.7 s vs 0.17 s).
+                threads: num("THREADS", "1"),
+                device: DeviceChoice::Cpu,
+                target_recall: 0.9,
+                ..Default::default()
+            };
+            let out = train(&data, &model, &spec, &cfg, &mut |_| {}).unwrap();
+            let e = evaluate(&out.model, &data.val, &data.test, &EvalConfig::default()).unwrap();
+            let last = out.history.last().unwrap();
+            eprintln!(
+                "{}",
+                serde_json::json!({
+                    "objective": name, "seed": seed, "preset": preset,
+                    "test_precision": e.test.precision, "test_recall": e.test.recall,
+                    "test_ap": e.test.ap, "test_roc_auc": e.test.roc_auc, "test_iou": e.test.iou,
+                    "val_recall": e.test.threshold.val_recall,
+                    "threshold_probability": e.test.threshold.threshold_probability,
+                    "multiplier_max": last.multiplier_max, "slack": last.slack,
+                    "train_seconds": out.seconds,
+                    "history_val_p_at_r": out.history.iter()
+                        .map(|r| r.val_precision_at_target_recall).collect::<Vec<_>>(),
+                })
+            );
+        }
+    }
+}
