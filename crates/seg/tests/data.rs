@@ -841,7 +841,7 @@ fn caravan_real_shape_split_and_standardization() {
         return;
     };
     let path = dir.join("Caravan.csv");
-    let raw = tabular::read_labeled_csv(&path, "Purchase", "Yes").unwrap();
+    let raw = tabular::read_labeled_csv(&path, "Purchase", "Yes", "No").unwrap();
     assert_eq!(raw.x.size(), vec![5822, 85]);
     assert_eq!(raw.y.sum(Kind::Double).double_value(&[]), 348.0);
     let s = tabular::caravan(&path, 7, 0.1).unwrap();
@@ -890,25 +890,28 @@ fn caravan_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.csv");
     std::fs::write(&p, "a,b,Purchase\n1,2,No\n3,x,Yes\n").unwrap();
-    let err = tabular::read_labeled_csv(&p, "Purchase", "Yes").unwrap_err();
+    let err = tabular::read_labeled_csv(&p, "Purchase", "Yes", "No").unwrap_err();
     assert!(
         err.to_string().contains("line 3") && err.to_string().contains("\"b\""),
         "{err}"
     );
     std::fs::write(&p, "a,b,Purchase\n1,2,No\n3,4\n").unwrap();
     assert!(matches!(
-        tabular::read_labeled_csv(&p, "Purchase", "Yes"),
+        tabular::read_labeled_csv(&p, "Purchase", "Yes", "No"),
         Err(Error::Data { .. })
     ));
+    std::fs::write(&p, "a,b,Purchase\n1,2,no\n").unwrap();
+    let err = tabular::read_labeled_csv(&p, "Purchase", "Yes", "No").unwrap_err();
+    assert!(err.to_string().contains("line 2: label \"no\""), "{err}");
     std::fs::write(&p, "a,b,Label\n1,2,No\n").unwrap();
     assert!(
-        tabular::read_labeled_csv(&p, "Purchase", "Yes")
+        tabular::read_labeled_csv(&p, "Purchase", "Yes", "No")
             .unwrap_err()
             .to_string()
             .contains("Purchase")
     );
     std::fs::write(&p, "a,b,Purchase\n1,2,No\n3,4,Yes\n").unwrap();
-    let ok = tabular::read_labeled_csv(&p, "Purchase", "Yes").unwrap();
+    let ok = tabular::read_labeled_csv(&p, "Purchase", "Yes", "No").unwrap();
     assert_eq!(values(&ok.x), vec![1., 2., 3., 4.]);
     assert_eq!(values(&ok.y), vec![0., 1.]);
     let err = tabular::caravan(&p, 0, 0.1).unwrap_err();

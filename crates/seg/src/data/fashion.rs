@@ -200,7 +200,14 @@ impl MosaicConfig {
     fn pool_set(&self, rule: &MaskRule) -> Result<[bool; 10]> {
         let mut pool = [self.pool.is_empty(); 10];
         for name in &self.pool {
-            pool[class_id(name)? as usize] = true;
+            let id = class_id(name).map_err(|e| match e {
+                Error::InvalidConfig { reason, .. } => Error::InvalidConfig {
+                    field: "pool",
+                    reason,
+                },
+                other => other,
+            })?;
+            pool[id as usize] = true;
         }
         for (p, &pos) in pool.iter_mut().zip(&rule.positive) {
             *p |= pos;

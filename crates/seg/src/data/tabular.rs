@@ -15,7 +15,8 @@ use crate::{Error, Result};
 pub const CARAVAN_TEST_FRAC: f64 = 0.2;
 
 /// Reads a CSV with a header row: every column but `label_column` is a numeric feature;
-/// the label is 1 where the `label_column` cell equals `positive` (after trimming), else 0.
+/// the label is 1 where the `label_column` cell equals `positive` and 0 where it equals
+/// `negative` (after trimming).
 ///
 /// # Shapes
 /// `x [N, F]`, `y [N]`, both `Kind::Float`.
@@ -23,8 +24,14 @@ pub const CARAVAN_TEST_FRAC: f64 = 0.2;
 /// # Errors
 /// [`Error::Io`] when the file cannot be opened; [`Error::Data`] naming the file for a
 /// missing label column, a ragged row, a non-numeric or non-finite feature (with its row and
-/// column), or no data row.
-pub fn read_labeled_csv(path: &Path, label_column: &str, positive: &str) -> Result<TabularSet> {
+/// column), a label that is neither `positive` nor `negative` (with its line), or no data
+/// row.
+pub fn read_labeled_csv(
+    path: &Path,
+    label_column: &str,
+    positive: &str,
+    negative: &str,
+) -> Result<TabularSet> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -56,7 +63,19 @@ pub fn read_labeled_csv(path: &Path, label_column: &str, positive: &str) -> Resu
         }
         for (col, cell) in record.iter().enumerate() {
             if col == label_at {
-                y.push(if cell.trim() == positive { 1.0 } else { 0.0 });
+                let label = match cell.trim() {
+                    v if v == positive => 1.0,
+                    v if v == negative => 0.0,
+                    v => {
+                        return Err(Error::data(
+                            path,
+                            format!(
+                                "line {line}: label {v:?} is neither {positive:?} nor {negative:?}"
+                            ),
+                        ));
+                    }
+                };
+                y.push(label);
                 continue;
             }
             let value: f32 = cell
@@ -200,7 +219,7 @@ pub fn caravan_with(
     val_frac: f64,
     test_frac: f64,
 ) -> Result<TabularSplits> {
-    let all = read_labeled_csv(path, "Purchase", "Yes")?;
+    let all = read_labeled_csv(path, "Purchase", "Yes", "No")?;
     let f = all.x.size()[1];
     if f != 85 {
         return Err(Error::data(
