@@ -302,6 +302,28 @@ fn mosaics_never_mix_official_splits() {
         .collect();
     assert_eq!(used.len(), 16);
     assert!(used.iter().all(|l| [0, 2, 4, 6].contains(l)));
+    let thinned = MosaicConfig {
+        positive_keep: 0.5,
+        ..pooled.clone()
+    };
+    let p = fashion::plan(&train_labels, &test_labels, &thinned).unwrap();
+    // 12 pool items + round(4 · 0.5) = 2 shirts = 14 items -> 3 groups.
+    assert_eq!(p.train.len() + p.val.len(), 3);
+    let shirts = p
+        .train
+        .iter()
+        .chain(&p.val)
+        .flatten()
+        .filter(|&&i| train_labels[i] == 6);
+    assert!(shirts.count() <= 2);
+    let bad_pool = MosaicConfig {
+        pool: vec!["Hat".into()],
+        ..cfg.clone()
+    };
+    assert!(matches!(
+        fashion::plan(&train_labels, &test_labels, &bad_pool),
+        Err(Error::InvalidConfig { field: "pool", .. })
+    ));
     let bad = MosaicConfig {
         positive: vec!["Hat".into()],
         ..cfg
