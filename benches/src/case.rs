@@ -197,7 +197,7 @@ impl FromStr for Case {
     type Err = String;
 
     fn from_str(id: &str) -> Result<Self, String> {
-        let bad = || format!("unknown case id {id:?} (see `timings list`)");
+        let bad = || format!("unknown case id {id:?} (ids are listed in benches/src/case.rs)");
         let parts: Vec<&str> = id.split('/').collect();
         let [area, name, param] = parts[..] else {
             return Err(bad());

@@ -2,14 +2,18 @@
 //! runs it beside the PyTorch / scikit-learn versions of the same workloads.
 //!
 //! ```text
-//! timings run ID [--reps R] [--warmup W] [--budget SECONDS] [--device cpu|cuda]
+//! timings run ID [--reps R] [--min-time S] [--warmup W] [--budget S] [--device cpu|cuda]
 //! timings gen DIR ID...      write the inputs of these cases for side_by_side.py
 //! timings meta               the constants the Python side must mirror (JSON)
 //! ```
 //!
-//! `run` prints `{"id", "device", "threads", "reps", "times_s", "median_s", "min_s",
-//! "rss_before_kb", "peak_kb", "extra_peak_kb", "value"}`: the peak resident set is reset
-//! after the inputs are built, so `extra_peak_kb` is what the workload itself adds.
+//! `run` repeats the workload at least R times (default 10) and for at least `--min-time`
+//! seconds (default 1; fast cases get many repetitions, so that the median is not at the
+//! mercy of one scheduler hiccup on a shared machine), stopping early once `--budget`
+//! seconds (default 20) have passed with at least 3 repetitions. It prints `{"id",
+//! "device", "threads", "reps", "median_s", "min_s", "p10_s", "p90_s", "rss_before_kb",
+//! "peak_kb", "extra_peak_kb", "value"}`: the peak resident set is reset after the
+//! inputs are built, so `extra_peak_kb` is what the workload itself adds.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -26,6 +30,7 @@ type Result<T> = benches::Result<T>;
 struct RunArgs {
     case: Case,
     reps: usize,
+    min_time: Duration,
     warmup: usize,
     budget: Duration,
     device: Device,
@@ -37,6 +42,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs> {
     let mut run = RunArgs {
         case: id.parse()?,
         reps: 10,
+        min_time: Duration::from_secs(1),
         warmup: 2,
         budget: Duration::from_secs(20),
         device: Device::Cpu,
@@ -46,6 +52,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs> {
         match flag.as_str() {
             "--reps" => run.reps = value.parse()?,
             "--warmup" => run.warmup = value.parse()?,
+            "--min-time" => run.min_time = Duration::from_secs_f64(value.parse()?),
             "--budget" => run.budget = Duration::from_secs_f64(value.parse()?),
             "--device" => {
                 run.device = match value.as_str() {
@@ -114,12 +121,15 @@ fn run(args: RunArgs) -> Result<serde_json::Value> {
     sync(args.device);
     let mut times = Vec::with_capacity(args.reps);
     let started = Instant::now();
-    for _ in 0..args.reps {
+    // At most 10⁴ repetitions, whatever the minimum time.
+    while times.len() < 10_000 {
         let t = Instant::now();
         value = step()?;
         sync(args.device);
         times.push(t.elapsed().as_secs_f64());
-        if started.elapsed() > args.budget && times.len() >= 3 {
+        let elapsed = started.elapsed();
+        let enough = times.len() >= args.reps && elapsed >= args.min_time;
+        if enough || (elapsed > args.budget && times.len() >= 3) {
             break;
         }
     }
@@ -136,7 +146,8 @@ fn run(args: RunArgs) -> Result<serde_json::Value> {
         "device": format!("{:?}", args.device),
         "threads": tch::get_num_threads(),
         "reps": times.len(),
-        "times_s": times,
+        "p10_s": sorted[sorted.len() / 10],
+        "p90_s": sorted[sorted.len() * 9 / 10],
         "median_s": median,
         "min_s": sorted[0],
         "rss_before_kb": rss_before,
