@@ -1,8 +1,8 @@
 //! Honest evaluation: the decision threshold is chosen on validation data, then every
 //! test figure is read at that threshold, plus threshold-free AP and ROC-AUC.
 //!
-//! All metric math comes from the `metrics` crate; this module moves tensors into it
-//! and assembles the report. Scores are the model's logits (ranked as they are, so
+//! All metric math comes from the `metrics` crate, reached through the tensor adapter
+//! [`crate::scores`]; this module chooses, combines and reports. Scores are the model's logits (ranked as they are, so
 //! large logits that would round to the same `f32` probability stay distinct); the
 //! rule everywhere is **predicted positive ⇔ logit ≥ threshold**. Only valid pixels
 //! (valid = 1) count.
@@ -13,6 +13,7 @@ use tch::{Device, Kind, Tensor};
 use crate::data::SegSet;
 use crate::model::UNet;
 use crate::objective::check_pixels;
+use crate::scores;
 use crate::{Error, Result};
 
 /// Settings of [`evaluate`].
@@ -244,15 +245,11 @@ pub fn report_at(
     choice: &ThresholdChoice,
 ) -> Result<TestReport> {
     let shape = check_pixels("report_at", logits, masks, valid)?;
-    let (scores, labels, weights) = host_vectors(logits, masks, valid);
-    let ranking =
-        metrics::segmentation::dataset(&scores, &labels, Some(&weights), ScoreScale::Logits)?;
-    let pixels_per_image = (shape[2] * shape[3]) as usize;
-    let per_image = metrics::segmentation::per_image(
-        &scores,
-        &labels,
-        Some(&weights),
-        pixels_per_image,
+    let ranking = scores::ranking(logits, masks, Some(valid), ScoreScale::Logits)?;
+    let per_image = scores::per_image(
+        logits,
+        masks,
+        Some(valid),
         choice.threshold_logit,
         ScoreScale::Logits,
         EmptyMaskPolicy::Exclude,
@@ -417,27 +414,8 @@ pub fn predict_logits(model: &UNet, set: &SegSet, batch_size: usize) -> Result<T
     Ok(Tensor::cat(&out, 0))
 }
 
-/// Ranks the valid pixels by logit.
+/// Ranks the valid pixels by logit (through [`crate::scores`]).
 fn rank(op: &'static str, logits: &Tensor, masks: &Tensor, valid: &Tensor) -> Result<Ranking> {
     check_pixels(op, logits, masks, valid)?;
-    let (scores, labels, weights) = host_vectors(logits, masks, valid);
-    Ok(metrics::segmentation::dataset(
-        &scores,
-        &labels,
-        Some(&weights),
-        ScoreScale::Logits,
-    )?)
-}
-
-/// Flattened CPU copies (scores f32, labels and weights f32) of checked tensors.
-fn host_vectors(logits: &Tensor, masks: &Tensor, valid: &Tensor) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let flat = |t: &Tensor| -> Vec<f32> {
-        let t = t
-            .detach()
-            .to_device(Device::Cpu)
-            .to_kind(Kind::Float)
-            .flatten(0, -1);
-        Vec::<f32>::try_from(&t).expect("a flat CPU Float tensor should convert to Vec<f32>")
-    };
-    (flat(logits), flat(masks), flat(valid))
+    scores::ranking(logits, masks, Some(valid), ScoreScale::Logits)
 }

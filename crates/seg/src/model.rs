@@ -200,6 +200,18 @@ impl UNet {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] from [`UNetConfig::validate`].
+    ///
+    /// # Examples
+    /// ```
+    /// use seg::model::{UNet, UNetConfig};
+    /// use tch::{Device, Kind, Tensor, nn};
+    /// let vs = nn::VarStore::new(Device::Cpu);
+    /// let model = UNet::new(&(vs.root() / "model"), &UNetConfig::tiny())?;
+    /// let images = Tensor::rand([2, 1, 13, 17], (Kind::Float, Device::Cpu));
+    /// let logits = model.f_forward_t(&images, false)?;
+    /// assert_eq!(logits.size(), vec![2, 1, 13, 17]);
+    /// # Ok::<(), seg::Error>(())
+    /// ```
     pub fn new(path: &nn::Path, config: &UNetConfig) -> Result<Self> {
         config.validate()?;
         let width = |i: usize| config.base_channels << i;

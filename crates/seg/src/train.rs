@@ -131,9 +131,9 @@ impl TrainConfig {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first bad field: `epochs`, `batch_size`,
-    /// `eval_batch_size` or `max_batches_per_epoch` equal to 0, `lr` not finite and
-    /// > 0, `threads` outside 1 ..= 256, `target_recall` outside (0, 1], a crop side
-    /// < 1, or `resume` without `checkpoint_dir`.
+    /// `eval_batch_size` or `max_batches_per_epoch` equal to 0, `lr` not a finite
+    /// positive number, `threads` outside 1 ..= 256, `target_recall` outside (0, 1],
+    /// a crop side below 1, or `resume` without `checkpoint_dir`.
     pub fn validate(&self) -> Result<()> {
         for (field, value) in [
             ("epochs", self.epochs),
@@ -304,6 +304,31 @@ fn data_fingerprint(splits: &SegSplits) -> String {
 /// - [`Error::NonFinite`]: a training loss that is NaN or infinite.
 /// - [`Error::Io`], [`Error::Torch`], [`Error::Bounds`], [`Error::Metrics`] from
 ///   checkpoints, libtorch, the loss and the validation metrics.
+///
+/// # Examples
+/// ```
+/// use bounds::{LossConfig, ObjectiveConfig, Target};
+/// use seg::data::synthetic::{SyntheticConfig, generate};
+/// use seg::evaluate::{EvalConfig, evaluate};
+/// use seg::model::UNetConfig;
+/// use seg::objective::ObjectiveSpec;
+/// use seg::train::{DeviceChoice, TrainConfig, train};
+/// let data = generate(&SyntheticConfig {
+///     n_train: 8, n_val: 4, n_test: 4, size: 16, ..Default::default()
+/// });
+/// let objective = ObjectiveSpec::Global(LossConfig::new(ObjectiveConfig::PrecisionAtRecall {
+///     target_recall: Target::All(0.9),
+/// }));
+/// let config = TrainConfig {
+///     epochs: 1, batch_size: 4, threads: 1, device: DeviceChoice::Cpu, ..Default::default()
+/// };
+/// let out = train(&data, &UNetConfig::tiny(), &objective, &config, &mut |_| {})?;
+/// assert_eq!(out.history.len(), 1);
+/// assert!(out.history[0].multiplier_max.is_some());
+/// let eval = evaluate(&out.model, &data.val, &data.test, &EvalConfig::default())?;
+/// assert!(eval.test.recall.is_some());
+/// # Ok::<(), seg::Error>(())
+/// ```
 pub fn train(
     splits: &SegSplits,
     model_config: &UNetConfig,
