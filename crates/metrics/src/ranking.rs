@@ -76,25 +76,43 @@ impl Ranking {
                 }
             }
         }
-        radix_sort(&mut packed);
+        let spare = radix_sort(&mut packed);
         let distinct = 1 + packed.windows(2).filter(|w| w[0] >> 1 != w[1] >> 1).count();
-        let mut groups = GroupBuilder::with_capacity(scale, distinct);
+        // The sort's scratch buffer holds the group keys, then becomes the thresholds
+        // in place (u64 → f64 reuses the allocation).
+        let mut keys = spare;
+        keys.clear();
+        keys.reserve(distinct);
+        let mut tp = Vec::with_capacity(distinct);
+        let mut fp = Vec::with_capacity(distinct);
+        let (mut cum_pos, mut cum_neg) = (0u64, 0u64);
         let mut k = packed.len();
         while k > 0 {
             let group = packed[k - 1] >> 1;
-            let (mut pos, mut neg) = (0u64, 0u64);
             while k > 0 && packed[k - 1] >> 1 == group {
                 if packed[k - 1] & 1 == 1 {
-                    pos += 1
+                    cum_pos += 1
                 } else {
-                    neg += 1
+                    cum_neg += 1
                 }
                 k -= 1;
             }
-            let (key, _) = unpack(group << 1);
-            groups.push(key_score(key), pos as f64, neg as f64);
+            keys.push(unpack(group << 1).0);
+            tp.push(cum_pos as f64);
+            fp.push(cum_neg as f64);
         }
-        Ok(groups.finish(scores.len()))
+        drop(packed);
+        let mut thresholds: Vec<f64> = keys.into_iter().map(key_score).collect();
+        thresholds.shrink_to_fit();
+        Ok(Ranking {
+            scale,
+            thresholds,
+            tp,
+            fp,
+            positives: cum_pos as f64,
+            negatives: cum_neg as f64,
+            elements: scores.len(),
+        })
     }
 
     /// Ranks weighted scores; weight 0 means the element is absent.
@@ -123,7 +141,7 @@ impl Ranking {
                 what: "no element with positive weight",
             });
         }
-        radix_sort(&mut entries);
+        let _ = radix_sort(&mut entries);
         let elements = entries.len();
         let distinct = 1 + entries.windows(2).filter(|w| w[0].key != w[1].key).count();
         let mut groups = GroupBuilder::with_capacity(scale, distinct);

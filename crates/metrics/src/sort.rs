@@ -40,11 +40,18 @@ pub(crate) fn key_score(key: u64) -> f64 {
 
 /// Something the radix sort can order: a `u64` sort key per item.
 pub(crate) trait Keyed: Copy {
+    /// A filler value for scratch buffers.
+    const ZERO: Self;
     /// The key; items are sorted by ascending key.
     fn sort_key(&self) -> u64;
 }
 
 impl Keyed for Entry {
+    const ZERO: Self = Entry {
+        key: 0,
+        weight: 0.0,
+    };
+
     #[inline]
     fn sort_key(&self) -> u64 {
         self.key
@@ -54,6 +61,8 @@ impl Keyed for Entry {
 /// A packed unweighted element: score key with the label in bit 0 (see
 /// [`pack`]); the sort key ignores the label.
 impl Keyed for u64 {
+    const ZERO: Self = 0;
+
     #[inline]
     fn sort_key(&self) -> u64 {
         *self >> 1
@@ -84,58 +93,64 @@ pub(crate) fn unpack(packed: u64) -> (u64, bool) {
 
 /// Below this length a comparison sort is faster than the histogram passes.
 const RADIX_MIN_LEN: usize = 4096;
-/// Bits per radix digit: 2048 buckets, whose counters stay in the L1/L2 cache.
-const DIGIT_BITS: u32 = 11;
-const DIGIT_MASK: u64 = (1 << DIGIT_BITS) - 1;
+/// Most bits per radix digit: 2¹³ buckets, whose counters stay in the L2 cache.
+const MAX_DIGIT_BITS: u32 = 13;
 
-/// Sorts `items` by ascending [`Keyed::sort_key`], stably.
+/// Sorts `items` by ascending [`Keyed::sort_key`], stably, and returns the scratch
+/// buffer (possibly empty) for reuse.
 ///
-/// Only the bit range in which keys differ is sorted on, in 11-bit digits: about
-/// three passes for `f32` probabilities, six for arbitrary `f64` scores.
-pub(crate) fn radix_sort<T: Keyed>(items: &mut Vec<T>) {
+/// Only the bit range in which keys differ is sorted on, split into equal digits of
+/// at most 13 bits: usually two or three passes for `f32` probabilities, five for
+/// arbitrary `f64` scores.
+pub(crate) fn radix_sort<T: Keyed>(items: &mut Vec<T>) -> Vec<T> {
     let n = items.len();
     if n < RADIX_MIN_LEN {
         items.sort_by_key(|e| e.sort_key());
-        return;
+        return Vec::new();
     }
     let first = items[0].sort_key();
     let diff = items.iter().fold(0u64, |d, e| d | (e.sort_key() ^ first));
     if diff == 0 {
-        return;
+        return Vec::new();
     }
     let lo = diff.trailing_zeros();
     let hi = 64 - diff.leading_zeros();
-    let passes = (hi - lo).div_ceil(DIGIT_BITS) as usize;
-    let mut counts = vec![[0usize; 1 << DIGIT_BITS]; passes];
+    let passes = (hi - lo).div_ceil(MAX_DIGIT_BITS);
+    let bits = (hi - lo).div_ceil(passes);
+    let mask = (1u64 << bits) - 1;
+    let buckets = 1usize << bits;
+    let mut counts = vec![0usize; buckets * passes as usize];
     for e in items.iter() {
         let mut k = e.sort_key() >> lo;
-        for c in counts.iter_mut() {
-            c[(k & DIGIT_MASK) as usize] += 1;
-            k >>= DIGIT_BITS;
+        for c in counts.chunks_exact_mut(buckets) {
+            c[(k & mask) as usize] += 1;
+            k >>= bits;
         }
     }
     let mut src = std::mem::take(items);
-    let mut dst = src.clone();
-    for (pass, count) in counts.iter().enumerate() {
+    // Zero-filled, so for `u64` the allocator hands out untouched pages (no copy).
+    let mut dst = vec![T::ZERO; n];
+    let mut offsets = vec![0usize; buckets];
+    for (pass, count) in counts.chunks_exact(buckets).enumerate() {
         // A digit shared by every item leaves the order unchanged.
         if count.contains(&n) {
             continue;
         }
-        let mut offsets = vec![0usize; 1 << DIGIT_BITS];
         let mut acc = 0;
         for (o, &c) in offsets.iter_mut().zip(count.iter()) {
             *o = acc;
             acc += c;
         }
-        let shift = lo + DIGIT_BITS * pass as u32;
+        let shift = lo + bits * pass as u32;
         for e in src.iter() {
-            let d = ((e.sort_key() >> shift) & DIGIT_MASK) as usize;
+            let d = ((e.sort_key() >> shift) & mask) as usize;
             dst[offsets[d]] = *e;
             offsets[d] += 1;
         }
         std::mem::swap(&mut src, &mut dst);
     }
     *items = src;
+    dst
 }
 
 #[cfg(test)]
@@ -205,7 +220,7 @@ mod tests {
             .collect();
         let mut expected = entries.clone();
         expected.sort_by_key(|e| e.key);
-        radix_sort(&mut entries);
+        let _ = radix_sort(&mut entries);
         assert_eq!(entries, expected);
     }
 }
