@@ -54,6 +54,18 @@ fn row_weights(op: &'static str, weights: Option<&Tensor>, labels: &Tensor) -> R
 /// [`Error::InvalidValue`] for NaN/±inf logits, labels outside `[0, 1]`, negative or
 /// non-finite weights.
 ///
+/// # Examples
+/// ```
+/// use bounds::{true_positives_lower_bound, Surrogate};
+/// use tch::Tensor;
+/// // Hinge: a positive at logit 0 costs φ₊(0)/κ = 1, one at logit 2 costs 0.
+/// let y = Tensor::from_slice(&[1.0f64, 1.0, 0.0]);
+/// let s = Tensor::from_slice(&[0.0f64, 2.0, 5.0]);
+/// let tp = true_positives_lower_bound(&y, &s, None, Surrogate::Hinge)?;
+/// assert_eq!(tp.double_value(&[]), 1.0);
+/// # Ok::<(), bounds::Error>(())
+/// ```
+///
 /// Reference: upstream `loss_layers.true_positives_lower_bound`; paper §2.
 pub fn true_positives_lower_bound(
     labels: &Tensor,

@@ -390,7 +390,8 @@ pub struct LossConfig {
     /// in row chunks with an analytic gradient, so no `[N, L, K]` graph is kept.
     /// Defaults to false.
     pub fused: bool,
-    /// Rows per chunk on the fused path; defaults to 65536.
+    /// Rows per chunk on the fused path and for the diagnostics; defaults to
+    /// [`crate::fused::DEFAULT_CHUNK_ROWS`] (16384).
     pub chunk_rows: usize,
 }
 
@@ -403,7 +404,7 @@ impl Default for LossConfig {
             multiplier_init: 1.0,
             priors: PriorConfig::default(),
             fused: false,
-            chunk_rows: 1 << 16,
+            chunk_rows: crate::fused::DEFAULT_CHUNK_ROWS as usize,
         }
     }
 }

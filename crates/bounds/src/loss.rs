@@ -1,6 +1,6 @@
 //! [`GlobalLoss`]: the global-objective losses with their state (multipliers, anchor
 //! biases, label priors) under the caller's `nn::Path`.
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tch::{Device, Kind, Tensor, nn};
 
@@ -147,7 +147,7 @@ pub struct GlobalLoss {
     biases: Option<Tensor>,
     priors: Option<LabelPriors>,
     device: Device,
-    calls: Cell<u64>,
+    calls: AtomicU64,
 }
 
 /// Interior points of linspace(a, b, K + 2).
@@ -245,7 +245,7 @@ impl GlobalLoss {
             biases,
             priors,
             device: path.device(),
-            calls: Cell::new(0),
+            calls: AtomicU64::new(0),
         })
     }
 
@@ -621,8 +621,8 @@ impl GlobalLoss {
         let ObjectiveConfig::RocAucPairwise { max_pairs } = self.config.objective else {
             unreachable!("pairwise() is only reached for RocAucPairwise")
         };
-        let seed = self.calls.get();
-        self.calls.set(seed.wrapping_add(1));
+        // A fresh pair sample on every call, reproducible from the loss's creation.
+        let seed = self.calls.fetch_add(1, Ordering::Relaxed);
         let shape = b.shape.as_slice();
         let w = b.w.contiguous().reshape(shape);
         let loss = crate::roc::roc_auc_pairwise_loss(

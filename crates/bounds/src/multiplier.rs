@@ -22,6 +22,19 @@ use crate::{Error, MultiplierUpdate, Result};
 /// The variable is named `name` under the caller's path, so it is checkpointed by
 /// `VarStore::save` / `load`.
 ///
+/// # Examples
+/// ```
+/// use bounds::{Multipliers, MultiplierUpdate};
+/// use tch::{nn, Device, Tensor};
+/// let vs = nn::VarStore::new(Device::Cpu);
+/// let update = MultiplierUpdate::DualAscent { rate: 0.5, max: Some(2.0) };
+/// let m = Multipliers::new(&vs.root(), "multipliers", &[2], 1.0, update)?;
+/// assert!(vs.trainable_variables().is_empty());
+/// m.dual_step(&Tensor::from_slice(&[-4.0f32, 4.0]))?; // 1 − 2 → 0, 1 + 2 → cap 2
+/// assert_eq!(Vec::<f32>::try_from(m.current()).unwrap(), vec![0.0, 2.0]);
+/// # Ok::<(), bounds::Error>(())
+/// ```
+///
 /// Reference: upstream `_create_dual_variable` (reference §3.3); TFCO for the projection.
 #[derive(Debug)]
 pub struct Multipliers {
