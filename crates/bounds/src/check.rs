@@ -149,3 +149,34 @@ pub(crate) fn broadcasts_to(small: &[i64], big: &[i64]) -> bool {
             .zip(big.iter().rev())
             .all(|(&a, &b)| a == b || a == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_rules() {
+        assert!(broadcasts_to(&[], &[3, 4]));
+        assert!(broadcasts_to(&[4], &[3, 4]));
+        assert!(broadcasts_to(&[1, 4], &[3, 4]));
+        assert!(broadcasts_to(&[3, 1], &[3, 4]));
+        assert!(!broadcasts_to(&[3], &[3, 4]));
+        assert!(!broadcasts_to(&[2, 3, 4], &[3, 4]));
+    }
+
+    #[test]
+    fn value_checks_name_the_offender() {
+        let l = Tensor::from_slice(&[0.0f64, 1.0, 1.5]);
+        match unit_labels("op", &l) {
+            Err(Error::InvalidValue { reason, .. }) => assert!(reason.contains("1.5"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        let w = Tensor::from_slice(&[1.0f64, -2.0]);
+        match nonneg_weights("op", "weights", &w) {
+            Err(Error::InvalidValue { reason, .. }) => assert!(reason.contains("-2"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(finite_logits("op", &Tensor::from_slice(&[1e30f64, -1e30])).is_ok());
+        assert!(unit_labels("op", &Tensor::zeros([0], (Kind::Double, Device::Cpu))).is_ok());
+    }
+}

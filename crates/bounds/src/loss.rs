@@ -298,7 +298,8 @@ impl GlobalLoss {
     /// # Shapes
     /// - `logits`: `[N]` (needs L = 1) or `[N, L]`; Float or Double; N ≥ 1.
     /// - `labels`: the logits' shape and kind, values in `[0, 1]` (soft labels allowed).
-    /// - `weights`: `None` (ones), `[N]` (per row) or `[N, L]`; the logits' kind; ≥ 0;
+    /// - `weights`: `None` (ones), `[N]` or `[N, 1]` (per row) or `[N, L]`; the logits'
+    ///   kind; ≥ 0;
     ///   0 = ignore the element (it counts neither in the loss nor in the priors).
     /// - All on the device of the loss's VarStore.
     /// - Output `loss`: the logits' shape and kind.
@@ -460,7 +461,7 @@ impl GlobalLoss {
                 check::same_kind(op, "weights", w, kind)?;
                 check::same_device(op, "weights", w, self.device)?;
                 let ws = w.size();
-                let w = if ws == [n] {
+                let w = if ws == [n] || ws == [n, 1] {
                     w.reshape([n, 1]).expand([n, l], false)
                 } else if ws == shape {
                     w.reshape([n, l])
@@ -644,5 +645,23 @@ impl GlobalLoss {
             constraint_grad: empty(),
         };
         Ok(LossOutput { loss, diagnostics })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_interior_points() {
+        let a = anchor_points((0.0, 1.0), 3);
+        assert_eq!(a.len(), 3);
+        for (x, e) in a.iter().zip([0.25, 0.5, 0.75]) {
+            assert!((x - e).abs() < 1e-15, "{a:?}");
+        }
+        let a = anchor_points((0.0, 1.0), 20);
+        assert!((a[0] - 1.0 / 21.0).abs() < 1e-15 && (a[19] - 20.0 / 21.0).abs() < 1e-15);
+        let a = anchor_points((0.69, 0.71), 1);
+        assert!((a[0] - 0.7).abs() < 1e-15);
     }
 }
