@@ -212,6 +212,15 @@ impl GlobalLoss {
             ),
             ObjectiveConfig::RocAucPairwise { .. } => (None, Vec::new(), false),
         };
+        if let crate::PriorConfig::Fixed(v) = &config.priors {
+            // Checked before any variable is created, so a failure leaves no state behind.
+            if v.len() != 1 && v.len() as i64 != num_labels {
+                return Err(Error::InvalidConfig {
+                    field: "priors",
+                    reason: format!("{} fixed priors given for {num_labels} labels", v.len()),
+                });
+            }
+        }
         let (multipliers, biases, priors) = if form.is_some() {
             let dims: Vec<i64> = if anchored {
                 vec![num_labels, points.len() as i64]
