@@ -28,9 +28,11 @@
 //! let scores = [2.0_f32, 1.0, 1.0, -0.5, -3.0];
 //! let labels = [1u8, 1, 0, 1, 0];
 //! let r = Ranking::new(&scores, &labels, ScoreScale::Logits)?;
+//! // Threshold 1.0 reaches recall 2/3 at precision 2/3; -0.5 reaches recall 1
+//! // at precision 3/4, the best precision with recall >= 0.6.
 //! let p = r.precision_at_recall(0.6)?;
-//! assert_eq!(p.threshold, Some(1.0));
-//! assert!((p.value - 2.0 / 3.0).abs() < 1e-15 && p.feasible);
+//! assert_eq!(p.threshold, Some(-0.5));
+//! assert_eq!((p.value, p.achieved, p.feasible), (0.75, Some(1.0), true));
 //! # Ok::<(), metrics::Error>(())
 //! ```
 
