@@ -165,8 +165,10 @@ fn snapshot(vs: &nn::VarStore) -> Vec<(String, Tensor)> {
 fn without_time(history: &[EpochRecord]) -> Vec<EpochRecord> {
     history
         .iter()
-        .cloned()
-        .map(|r| EpochRecord { seconds: 0.0, ..r })
+        .map(|r| EpochRecord {
+            seconds: 0.0,
+            ..r.clone()
+        })
         .collect()
 }
 
