@@ -574,3 +574,42 @@ fn measured_fashion_bce_vs_precision_at_recall() {
         }
     }
 }
+
+#[test]
+fn configs_read_from_json_with_defaults() {
+    let cfg: TrainConfig =
+        serde_json::from_str(r#"{"epochs": 3, "device": "cpu", "crop": [32, 32]}"#).unwrap();
+    assert_eq!(
+        cfg,
+        TrainConfig {
+            epochs: 3,
+            device: DeviceChoice::Cpu,
+            crop: Some([32, 32]),
+            ..Default::default()
+        }
+    );
+    assert_eq!(cfg.threads, 2);
+    assert_eq!(cfg.device.resolve().unwrap(), Device::Cpu);
+    let cuda: TrainConfig = serde_json::from_str(r#"{"device": {"cuda": 1}}"#).unwrap();
+    assert_eq!(cuda.device, DeviceChoice::Cuda(1));
+    assert!(serde_json::from_str::<TrainConfig>(r#"{"epoch": 3}"#).is_err());
+    let spec: ObjectiveSpec = serde_json::from_str(
+        r#"{"kind": "global", "objective": {"kind": "precision_at_recall", "target_recall": 0.9}}"#,
+    )
+    .unwrap();
+    assert_eq!(spec, precision_at_recall(0.9));
+    assert_eq!(spec.name(), "precision_at_recall");
+    let focal: ObjectiveSpec =
+        serde_json::from_str(r#"{"kind": "focal", "gamma": 2.0, "alpha": null}"#).unwrap();
+    assert_eq!(
+        focal,
+        ObjectiveSpec::Focal {
+            gamma: 2.0,
+            alpha: None
+        }
+    );
+    assert_eq!(
+        serde_json::to_string(&ObjectiveSpec::Bce).unwrap(),
+        r#"{"kind":"bce"}"#
+    );
+}
