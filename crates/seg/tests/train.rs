@@ -613,3 +613,90 @@ fn configs_read_from_json_with_defaults() {
         r#"{"kind":"bce"}"#
     );
 }
+
+#[test]
+fn ignored_pixels_do_not_move_any_objective() {
+    // Changing the logits of pixels with valid = 0 must not change the loss.
+    let specs = [
+        ObjectiveSpec::Bce,
+        ObjectiveSpec::WeightedBce { pos_weight: 3.0 },
+        ObjectiveSpec::Focal {
+            gamma: 2.0,
+            alpha: Some(0.25),
+        },
+        ObjectiveSpec::Dice,
+        precision_at_recall(0.8),
+        ObjectiveSpec::Global(LossConfig::new(ObjectiveConfig::PrAuc {
+            precision_range: (0.0, 1.0),
+            num_anchors: 3,
+        })),
+    ];
+    tch::manual_seed(1);
+    let logits = Tensor::randn([2, 1, 4, 4], (Kind::Double, Device::Cpu));
+    let masks = Tensor::rand([2, 1, 4, 4], (Kind::Double, Device::Cpu))
+        .gt(0.6)
+        .to_kind(Kind::Double);
+    let valid = Tensor::rand([2, 1, 4, 4], (Kind::Double, Device::Cpu))
+        .gt(0.3)
+        .to_kind(Kind::Double);
+    let noise = Tensor::randn([2, 1, 4, 4], (Kind::Double, Device::Cpu)) * 5.0;
+    let moved: Tensor = &logits + noise * (1.0 - &valid);
+    assert!(!moved.equal(&logits));
+    for spec in specs {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let objective = Objective::new(&(vs.root() / "objective"), &spec).unwrap();
+        let a = objective
+            .loss(&logits, &masks, &valid, Pass::Eval)
+            .unwrap()
+            .0;
+        let b = objective
+            .loss(&moved, &masks, &valid, Pass::Eval)
+            .unwrap()
+            .0;
+        let (a, b) = (a.double_value(&[]), b.double_value(&[]));
+        assert!((a - b).abs() < 1e-12, "{spec:?}: {a} vs {b}");
+        let c = objective
+            .loss(&(&logits + 1.0), &masks, &valid, Pass::Eval)
+            .unwrap()
+            .0
+            .double_value(&[]);
+        assert!(
+            (a - c).abs() > 1e-6,
+            "{spec:?}: loss ignores valid pixels too"
+        );
+    }
+}
+
+#[test]
+fn corrupt_or_partial_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = TrainConfig {
+        checkpoint_dir: Some(dir.path().to_path_buf()),
+        max_batches_per_epoch: Some(1),
+        ..config(1)
+    };
+    run(&ObjectiveSpec::Bce, &cfg).unwrap();
+    // A leftover temporary directory (an interrupted write) is not a checkpoint.
+    std::fs::create_dir(dir.path().join(".tmp-epoch-0009")).unwrap();
+    let last = seg::checkpoint::latest(dir.path()).unwrap().unwrap();
+    assert!(last.ends_with("epoch-0001"));
+    let resumed = TrainConfig {
+        resume: true,
+        epochs: 2,
+        ..cfg.clone()
+    };
+    std::fs::write(last.join("state.json"), "{ not json").unwrap();
+    assert!(matches!(
+        run(&ObjectiveSpec::Bce, &resumed),
+        Err(Error::Data { .. })
+    ));
+    // A resume from an empty directory starts fresh.
+    let empty = tempfile::tempdir().unwrap();
+    let fresh = TrainConfig {
+        checkpoint_dir: Some(empty.path().to_path_buf()),
+        ..resumed
+    };
+    let out = run(&ObjectiveSpec::Bce, &fresh).unwrap();
+    assert_eq!(out.resumed_from, None);
+    assert_eq!(out.history.len(), 2);
+}
