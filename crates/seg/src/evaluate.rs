@@ -2,10 +2,10 @@
 //! test figure is read at that threshold, plus threshold-free AP and ROC-AUC.
 //!
 //! All metric math comes from the `metrics` crate, reached through the tensor adapter
-//! [`crate::scores`]; this module chooses, combines and reports. Scores are the model's logits (ranked as they are, so
-//! large logits that would round to the same `f32` probability stay distinct); the
-//! rule everywhere is **predicted positive ⇔ logit ≥ threshold**. Only valid pixels
-//! (valid = 1) count.
+//! [`crate::scores`]; this module chooses, combines and reports. Scores are the model's
+//! logits (ranked as they are, so large logits that would round to the same `f32`
+//! probability stay distinct); the rule everywhere is **predicted positive ⇔ logit ≥
+//! threshold**. Only valid pixels (valid = 1) count.
 use metrics::{ConfusionCounts, EmptyMaskPolicy, Ranking, ScoreScale};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
