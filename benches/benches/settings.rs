@@ -6,7 +6,7 @@
 //! workload (a smoke run).
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use tch::Device;
 
 use benches::{Case, THREADS};
@@ -54,10 +54,13 @@ pub fn devices() -> Vec<Device> {
     d
 }
 
-/// A group named after the case, with its throughput set.
+/// A group named after the case, with its throughput set and flat sampling (every
+/// sample runs the same number of iterations, so a 1 s workload costs 10 iterations, not
+/// the 55 of criterion's default linear sampling).
 pub fn group<'a>(c: &'a mut Criterion, case: &Case) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(case.group());
     g.throughput(Throughput::Elements(case.elements()));
+    g.sampling_mode(SamplingMode::Flat);
     g
 }
 

@@ -9,7 +9,7 @@ use crate::{Result, data};
 /// What computes the loss.
 enum Imp {
     Bce,
-    Global(GlobalLoss),
+    Global(Box<GlobalLoss>),
 }
 
 /// A loss with its inputs, ready to run forward + backward.
@@ -82,7 +82,11 @@ impl LossWorkload {
                     fused,
                     ..LossConfig::new(objective)
                 };
-                Imp::Global(GlobalLoss::new(&(vars.root() / "loss"), 1, &config)?)
+                Imp::Global(Box::new(GlobalLoss::new(
+                    &(vars.root() / "loss"),
+                    1,
+                    &config,
+                )?))
             }
         };
         Ok(LossWorkload {

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! timings run ID [--reps R] [--min-time S] [--warmup W] [--budget S] [--device cpu|cuda]
+//!                [--threads T]   (default 2, as in docs/benchmarks.md)
 //! timings gen DIR ID...      write the inputs of these cases for side_by_side.py
 //! timings meta               the constants the Python side must mirror (JSON)
 //! ```
@@ -34,6 +35,7 @@ struct RunArgs {
     warmup: usize,
     budget: Duration,
     device: Device,
+    threads: i32,
 }
 
 fn parse_run(args: &[String]) -> Result<RunArgs> {
@@ -46,6 +48,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs> {
         warmup: 2,
         budget: Duration::from_secs(20),
         device: Device::Cpu,
+        threads: THREADS,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -53,6 +56,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs> {
             "--reps" => run.reps = value.parse()?,
             "--warmup" => run.warmup = value.parse()?,
             "--min-time" => run.min_time = Duration::from_secs_f64(value.parse()?),
+            "--threads" => run.threads = value.parse()?,
             "--budget" => run.budget = Duration::from_secs_f64(value.parse()?),
             "--device" => {
                 run.device = match value.as_str() {
@@ -110,7 +114,7 @@ fn build(case: Case, device: Device) -> Result<Step> {
 }
 
 fn run(args: RunArgs) -> Result<serde_json::Value> {
-    tch::set_num_threads(THREADS);
+    tch::set_num_threads(args.threads);
     let mut step = build(args.case, args.device)?;
     let rss_before = memory::rss_kb();
     memory::reset_peak();
