@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::push_entries;
 use crate::input::{check_label, check_len, check_score};
-use crate::sort::{Entry, key_score, pack, radix_sort, unpack};
+use crate::sort::{Entry, key_score, radix_sort, score_key};
 use crate::{ConfusionCounts, Error, Metric, Result, ScoreScale, Undefined, Value};
 
 /// Scores grouped by distinct value, in descending order, with cumulative class weights.
@@ -59,59 +59,57 @@ impl Ranking {
         if scores.is_empty() {
             return Err(Error::Empty { what: "no scores" });
         }
-        // Fast path: score key and label packed in 8 bytes (always possible for f32
-        // scores). A score using bit 0 of its f64 bits switches to 16-byte entries.
-        let mut packed = Vec::with_capacity(scores.len());
+        // Unweighted: one array of bare score keys per class. Sorting 8-byte keys with
+        // no payload is the cheapest sort; a merge of the two then groups ties.
+        let n = scores.len();
+        let (mut pos, mut neg) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for (i, (&s, &l)) in scores.iter().zip(labels).enumerate() {
             let s = s.to_f64();
             check_score(s, scale, i)?;
-            let positive = check_label(l.to_f64(), i)?;
-            match pack(s, positive) {
-                Some(p) => packed.push(p),
-                None => {
-                    drop(packed);
-                    let mut entries = Vec::new();
-                    push_entries::<S, L, f64>(&mut entries, scores, labels, None, scale, 0)?;
-                    return Self::from_entries(entries, scale);
-                }
+            if check_label(l.to_f64(), i)? {
+                pos.push(score_key(s));
+            } else {
+                neg.push(score_key(s));
             }
         }
-        let spare = radix_sort(&mut packed);
-        let distinct = 1 + packed.windows(2).filter(|w| w[0] >> 1 != w[1] >> 1).count();
-        // The sort's scratch buffer holds the group keys, then becomes the thresholds
-        // in place (u64 → f64 reuses the allocation).
-        let mut keys = spare;
-        keys.clear();
-        keys.reserve(distinct);
-        let mut tp = Vec::with_capacity(distinct);
-        let mut fp = Vec::with_capacity(distinct);
-        let (mut cum_pos, mut cum_neg) = (0u64, 0u64);
-        let mut k = packed.len();
-        while k > 0 {
-            let group = packed[k - 1] >> 1;
-            while k > 0 && packed[k - 1] >> 1 == group {
-                if packed[k - 1] & 1 == 1 {
-                    cum_pos += 1
-                } else {
-                    cum_neg += 1
-                }
-                k -= 1;
+        drop(radix_sort(&mut pos));
+        drop(radix_sort(&mut neg));
+        // Capacity `n` is only reserved: pages past the groups are never touched.
+        let mut keys: Vec<u64> = Vec::with_capacity(n);
+        let mut tp = Vec::with_capacity(n);
+        let mut fp = Vec::with_capacity(n);
+        let (mut i, mut j) = (pos.len(), neg.len());
+        while i > 0 || j > 0 {
+            let key = match (i, j) {
+                (0, _) => neg[j - 1],
+                (_, 0) => pos[i - 1],
+                _ => pos[i - 1].max(neg[j - 1]),
+            };
+            while i > 0 && pos[i - 1] == key {
+                i -= 1;
             }
-            keys.push(unpack(group << 1).0);
-            tp.push(cum_pos as f64);
-            fp.push(cum_neg as f64);
+            while j > 0 && neg[j - 1] == key {
+                j -= 1;
+            }
+            keys.push(key);
+            tp.push((pos.len() - i) as f64);
+            fp.push((neg.len() - j) as f64);
         }
-        drop(packed);
+        let (positives, negatives) = (pos.len() as f64, neg.len() as f64);
+        drop((pos, neg));
+        // u64 → f64 of the same size: the collect reuses the allocation.
         let mut thresholds: Vec<f64> = keys.into_iter().map(key_score).collect();
         thresholds.shrink_to_fit();
+        tp.shrink_to_fit();
+        fp.shrink_to_fit();
         Ok(Ranking {
             scale,
             thresholds,
             tp,
             fp,
-            positives: cum_pos as f64,
-            negatives: cum_neg as f64,
-            elements: scores.len(),
+            positives,
+            negatives,
+            elements: n,
         })
     }
 

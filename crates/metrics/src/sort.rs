@@ -1,9 +1,10 @@
-//! The one sort: an LSD radix sort of (score key, signed weight) entries.
+//! The one sort: an LSD radix sort of score keys, bare (unweighted) or with a
+//! signed weight.
 //!
 //! Scores are mapped to `u64` keys whose unsigned order is the numeric order of the
-//! scores, then sorted by 8-bit digits. Digits that are the same for every entry
-//! (for example the low 29 mantissa bits of `f32` scores widened to `f64`) are
-//! skipped, so `f32` scores cost about five passes instead of eight.
+//! scores. Only the bit range in which the keys differ is sorted on (for `f32`
+//! scores widened to `f64` the low 29 mantissa bits never differ), in equal digits
+//! of at most 13 bits.
 
 /// One element after validation: its score key and its weight, signed by label
 /// (`+w` for label 1, `-w` for label 0; zero weights never get here).
@@ -58,37 +59,13 @@ impl Keyed for Entry {
     }
 }
 
-/// A packed unweighted element: score key with the label in bit 0 (see
-/// [`pack`]); the sort key ignores the label.
+/// A bare score key (unweighted elements, one array per class).
 impl Keyed for u64 {
     const ZERO: Self = 0;
-
     #[inline]
     fn sort_key(&self) -> u64 {
-        *self >> 1
+        *self
     }
-}
-
-/// Packs a score and a label into one `u64`, or `None` when bit 0 of the score's
-/// bits is in use (then the score needs all 64 bits of its key).
-///
-/// `f32` scores widened to `f64` always pack: their low 29 mantissa bits are 0.
-#[inline]
-pub(crate) fn pack(score: f64, positive: bool) -> Option<u64> {
-    let score = score + 0.0;
-    if score.to_bits() & 1 == 1 {
-        return None;
-    }
-    Some((score_key(score) & !1) | positive as u64)
-}
-
-/// Inverse of [`pack`]: the score key and the label.
-#[inline]
-pub(crate) fn unpack(packed: u64) -> (u64, bool) {
-    let base = packed & !1;
-    // Bit 0 of the score's bits was 0; the key flips it for negative scores (top bit 0).
-    let key = if base >> 63 == 1 { base } else { base | 1 };
-    (key, packed & 1 == 1)
 }
 
 /// Below this length a comparison sort is faster than the histogram passes.
@@ -178,23 +155,6 @@ mod tests {
             assert_eq!(key_score(score_key(x)).to_bits(), x.to_bits());
         }
         assert_eq!(score_key(-0.0), score_key(0.0));
-    }
-
-    #[test]
-    fn pack_round_trips_and_keeps_order() {
-        let xs = [-3.5f32, -1e-30, 0.0, 0.25, 1.0, 7e20];
-        let packed: Vec<u64> = xs
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| pack(x as f64, i % 2 == 0).expect("f32 scores pack"))
-            .collect();
-        for (i, (&p, &x)) in packed.iter().zip(&xs).enumerate() {
-            assert_eq!(unpack(p), (score_key(x as f64), i % 2 == 0));
-        }
-        for w in packed.windows(2) {
-            assert!(w[0].sort_key() < w[1].sort_key());
-        }
-        assert_eq!(pack(f64::from_bits(0x3ff0_0000_0000_0001), true), None);
     }
 
     #[test]

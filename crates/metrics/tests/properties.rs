@@ -161,9 +161,10 @@ fn ap_equals_its_definition_and_confusion_is_exact_anywhere() {
 }
 
 #[test]
-fn packed_and_general_sort_paths_agree() {
-    // f32 scores take the packed 8-byte path; unit weights force the general
-    // 16-byte path. Sizes cross the radix threshold; scores have ties and both signs.
+fn unweighted_and_weighted_sort_paths_agree() {
+    // Unweighted input sorts bare keys per class and merges; unit weights take the
+    // 16-byte (key, weight) path. Sizes cross the radix threshold; scores have ties
+    // and both signs.
     let mut rng = Rng::new(9);
     for n in [100, 5000, 50_000] {
         let labels: Vec<u8> = (0..n).map(|_| (rng.uniform() < 0.3) as u8).collect();
@@ -175,7 +176,7 @@ fn packed_and_general_sort_paths_agree() {
         let packed = Ranking::new(&scores, &labels, ScoreScale::Logits).unwrap();
         let general = Ranking::weighted(&scores, &labels, &ones, ScoreScale::Logits).unwrap();
         assert_eq!(packed, general, "n = {n}");
-        // f64 scores that need bit 0 switch paths midway and still agree.
+        // Full-precision f64 scores (bit 0 in use) agree as well.
         let mut s64: Vec<f64> = scores.iter().map(|&s| s as f64).collect();
         s64[n - 1] = f64::from_bits(0x3ff0_0000_0000_0001);
         let a = Ranking::new(&s64, &labels, ScoreScale::Logits).unwrap();
