@@ -39,6 +39,10 @@ fn cases() -> Vec<Case> {
                 kind: LossKind::RocAucAnchors { anchors, fused },
                 n: anchor_n,
             });
+            cases.push(Case::Loss {
+                kind: LossKind::AnchorSum { anchors, fused },
+                n: anchor_n,
+            });
         }
     }
     if settings::sizes(&[0, 1]).len() > 1 {

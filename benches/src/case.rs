@@ -29,6 +29,15 @@ pub enum LossKind {
         /// Chunked analytic gradient (true) or plain autograd (false).
         fused: bool,
     },
+    /// `bounds::fused::anchor_surrogate_sum` alone (the anchor data term, no multiplier
+    /// terms, no diagnostics), or with `fused = false` its plain-autograd twin
+    /// `anchor_surrogate_sum_autograd`; gradients for the logits and the biases.
+    AnchorSum {
+        /// Number of anchors K.
+        anchors: usize,
+        /// Chunked analytic gradient (true) or plain autograd (false).
+        fused: bool,
+    },
     /// `bounds` pairwise ROC-AUC on a seeded sample of `pairs` pairs.
     RocAucPairwise {
         /// Number of sampled pairs.
@@ -147,6 +156,9 @@ impl fmt::Display for Case {
                 LossKind::RocAucPairwise { pairs } => {
                     write!(f, "loss/roc_auc_pairwise/N{n}-L1-P{pairs}")
                 }
+                LossKind::AnchorSum { anchors, fused } => {
+                    write!(f, "loss/anchor_sum_{}/N{n}-L1-K{anchors}", path_name(fused))
+                }
             },
             Case::Metric { kind, n } => match kind {
                 MetricKind::RocAuc => write!(f, "metrics/roc_auc/N{n}"),
@@ -228,6 +240,14 @@ impl FromStr for Case {
                         fused: true,
                     },
                     "roc_auc_anchors_autograd" => LossKind::RocAucAnchors {
+                        anchors: k()?,
+                        fused: false,
+                    },
+                    "anchor_sum_fused" => LossKind::AnchorSum {
+                        anchors: k()?,
+                        fused: true,
+                    },
+                    "anchor_sum_autograd" => LossKind::AnchorSum {
                         anchors: k()?,
                         fused: false,
                     },
@@ -320,6 +340,13 @@ mod tests {
                 kind: LossKind::RocAucPairwise { pairs: 1 << 20 },
                 n: 1 << 14,
             },
+            Case::Loss {
+                kind: LossKind::AnchorSum {
+                    anchors: 20,
+                    fused: false,
+                },
+                n: 9,
+            },
             Case::Metric {
                 kind: MetricKind::BinnedRocAuc { bins: 1024 },
                 n: 10_000_000,
@@ -342,7 +369,7 @@ mod tests {
         assert_eq!(cases[1].group(), "loss/pr_auc_fused");
         assert_eq!(cases[1].parameter(), "N16384-L1-K20");
         assert_eq!(
-            cases[6].to_string(),
+            cases[7].to_string(),
             "seg_step/precision_at_recall/B8-1x64x64"
         );
     }

@@ -1,6 +1,6 @@
 //! Loss workloads: one forward + backward pass of a `bounds` loss or of libtorch's
 //! BCE-with-logits on seeded logits.
-use bounds::{GlobalLoss, LossConfig, ObjectiveConfig, Pass, Target};
+use bounds::{GlobalLoss, LossConfig, ObjectiveConfig, Pass, Surrogate, Target};
 use tch::{Device, Kind, Reduction, Tensor, nn};
 
 use crate::case::{LossKind, TARGET_FPR, TARGET_PRECISION, TARGET_RECALL};
@@ -10,6 +10,15 @@ use crate::{Result, data};
 enum Imp {
     Bce,
     Global(Box<GlobalLoss>),
+    /// The anchor data term alone: weights [N, 1], biases [1, K] (a leaf that requires
+    /// grad), coefficients c and d [1, K].
+    AnchorSum {
+        fused: bool,
+        weights: Tensor,
+        biases: Tensor,
+        pos: Tensor,
+        neg: Tensor,
+    },
 }
 
 /// A loss with its inputs, ready to run forward + backward.
@@ -49,7 +58,7 @@ impl LossWorkload {
         let labels = Tensor::from_slice(&s.labels_f32()).to_device(device);
         let vars = nn::VarStore::new(device);
         let objective = match kind {
-            LossKind::Bce => None,
+            LossKind::Bce | LossKind::AnchorSum { .. } => None,
             LossKind::PrecisionAtRecall => Some(ObjectiveConfig::PrecisionAtRecall {
                 target_recall: Target::All(TARGET_RECALL),
             }),
@@ -75,9 +84,22 @@ impl LossWorkload {
             kind,
             LossKind::PrAuc { fused: true, .. } | LossKind::RocAucAnchors { fused: true, .. }
         );
-        let imp = match objective {
-            None => Imp::Bce,
-            Some(objective) => {
+        let imp = match (objective, kind) {
+            (None, LossKind::AnchorSum { anchors, fused }) => {
+                // The PR-AUC coefficients at λ = 1: c = 1 + (1 − α_k), d = α_k.
+                let k = anchors as i64;
+                let opts = (Kind::Float, device);
+                let alpha = Tensor::arange_start(1, k + 1, opts).view([1, k]) / (k + 1) as f64;
+                Imp::AnchorSum {
+                    fused,
+                    weights: labels.ones_like().view([-1, 1]),
+                    biases: Tensor::zeros([1, k], opts).set_requires_grad(true),
+                    pos: 2.0 - &alpha,
+                    neg: alpha,
+                }
+            }
+            (None, _) => Imp::Bce,
+            (Some(objective), _) => {
                 let config = LossConfig {
                     fused,
                     ..LossConfig::new(objective)
@@ -119,6 +141,43 @@ impl LossWorkload {
                     inputs.push(b.shallow_clone());
                 }
                 (out.loss, inputs)
+            }
+            Imp::AnchorSum {
+                fused,
+                weights,
+                biases,
+                pos,
+                neg,
+            } => {
+                let s = self.logits.view([-1, 1]); // [N, 1]
+                let y = self.labels.view([-1, 1]);
+                let sum = if *fused {
+                    bounds::fused::anchor_surrogate_sum(
+                        &s,
+                        &y,
+                        weights,
+                        biases,
+                        pos,
+                        neg,
+                        Surrogate::Xent,
+                        bounds::fused::DEFAULT_CHUNK_ROWS,
+                    )?
+                } else {
+                    bounds::fused::anchor_surrogate_sum_autograd(
+                        &s,
+                        &y,
+                        weights,
+                        biases,
+                        pos,
+                        neg,
+                        Surrogate::Xent,
+                    )?
+                };
+                let n = self.logits.size()[0] as f64;
+                (
+                    sum / n,
+                    vec![self.logits.shallow_clone(), biases.shallow_clone()],
+                )
             }
         };
         Ok(Tensor::run_backward(&[loss], &inputs, false, false))
@@ -176,6 +235,30 @@ mod tests {
             for (x, y) in a.iter().zip(&b) {
                 let diff = (x - y).abs().max().double_value(&[]);
                 assert!(diff < 1e-5, "K = {k}: max |fused − autograd| = {diff}");
+            }
+            let fused = LossKind::AnchorSum {
+                anchors: k,
+                fused: true,
+            };
+            let plain = LossKind::AnchorSum {
+                anchors: k,
+                fused: false,
+            };
+            let a = LossWorkload::from_data(fused, &s, Device::Cpu)
+                .unwrap()
+                .step()
+                .unwrap();
+            let b = LossWorkload::from_data(plain, &s, Device::Cpu)
+                .unwrap()
+                .step()
+                .unwrap();
+            assert_eq!(a.len(), 2, "logits and biases");
+            for (x, y) in a.iter().zip(&b) {
+                let diff = (x - y).abs().max().double_value(&[]);
+                assert!(
+                    diff < 1e-5,
+                    "anchor sum, K = {k}: |fused − autograd| = {diff}"
+                );
             }
         }
     }
