@@ -110,7 +110,7 @@ fn check_anchors(num_anchors: usize) -> Result<()> {
 /// "num_anchors": 20}`. The per-element Lagrangians are listed in
 /// [`GlobalLoss::forward`](crate::GlobalLoss::forward) and derived in `docs/math.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ObjectiveConfig {
     /// Maximise precision subject to recall ≥ `target_recall`
     /// (upstream `precision_at_recall_loss`).
@@ -141,8 +141,10 @@ pub enum ObjectiveConfig {
     /// (upstream `precision_recall_auc_loss`).
     PrAuc {
         /// Precision range (a, b), 0 ≤ a < b ≤ 1; defaults to (0, 1).
+        #[serde(default = "unit_range")]
         precision_range: (f64, f64),
         /// Number of anchors K ≥ 1; defaults to 20.
+        #[serde(default = "default_anchors")]
         num_anchors: usize,
     },
     /// Area under the ROC curve as the mean of K TPR@FPR losses at interior anchors of
@@ -150,16 +152,35 @@ pub enum ObjectiveConfig {
     /// only the pairwise form).
     RocAucAnchors {
         /// False-positive-rate range (a, b), 0 ≤ a < b ≤ 1; defaults to (0, 1).
+        #[serde(default = "unit_range")]
         fpr_range: (f64, f64),
         /// Number of anchors K ≥ 1; defaults to 20.
+        #[serde(default = "default_anchors")]
         num_anchors: usize,
     },
     /// Pairwise ROC-AUC surrogate (upstream `roc_auc_loss`): exact O(N²) pairs, or a
     /// seeded random sample of at most `max_pairs` pairs. No multipliers.
     RocAucPairwise {
-        /// `None` = every pair; `Some(m)` = a random sample of m pairs.
+        /// `None` (default) = every pair; `Some(m)` = a random sample of m pairs.
+        #[serde(default)]
         max_pairs: Option<usize>,
     },
+}
+
+fn unit_range() -> (f64, f64) {
+    (0.0, 1.0)
+}
+
+fn default_anchors() -> usize {
+    20
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn upstream_dual_rate_factor() -> f64 {
+    0.1
 }
 
 impl Default for ObjectiveConfig {
@@ -230,7 +251,7 @@ impl ObjectiveConfig {
 /// Serialized with a `mode` tag: `{"mode": "dual_ascent", "rate": 1.0, "max": null}` or
 /// `{"mode": "reversed", "dual_rate_factor": 0.1}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MultiplierUpdate {
     /// Default. Multipliers are not trainable (the model's optimizer never sees them);
     /// after the model's optimizer step, [`GlobalLoss::dual_step`](crate::GlobalLoss::dual_step)
@@ -244,8 +265,10 @@ pub enum MultiplierUpdate {
     /// alternating example mode is the closest); `max` is a TFCO-style radius.
     DualAscent {
         /// Dual step size η > 0; defaults to 1.0 (see `docs/math.md` for why).
+        #[serde(default = "one")]
         rate: f64,
         /// Optional cap λ_max > 0; `None` (default) = no cap, as upstream.
+        #[serde(default)]
         max: Option<f64>,
     },
     /// Upstream mechanism: trainable variable v, forward λ = |v|, gradient reversed and
@@ -253,7 +276,8 @@ pub enum MultiplierUpdate {
     /// ascends on λ. Sound under plain SGD; under Adam the step is normalised and λ
     /// moves by ≈ lr per step whatever the violation (see `docs/math.md`).
     Reversed {
-        /// ρ > 0, the dual step relative to the optimizer's; upstream default 0.1.
+        /// ρ > 0, the dual step relative to the optimizer's; defaults to 0.1 (upstream).
+        #[serde(default = "upstream_dual_rate_factor")]
         dual_rate_factor: f64,
     },
 }
@@ -297,7 +321,7 @@ impl MultiplierUpdate {
 
 /// Where the label priors π (weighted fraction of positives per label) come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PriorConfig {
     /// Streaming estimate with pseudocounts P, N (defaults 1 and 1):
     ///
@@ -308,8 +332,10 @@ pub enum PriorConfig {
     /// updated only on [`Pass::Train`]; the counters live in the VarStore.
     Streaming {
         /// P ≥ 0, pseudocount of positives; defaults to 1.
+        #[serde(default = "one")]
         positive_pseudocount: f64,
         /// N ≥ 0, pseudocount of negatives; defaults to 1.
+        #[serde(default = "one")]
         negative_pseudocount: f64,
     },
     /// Fixed priors in `[0, 1]`: one value for every label, or one per label.
@@ -371,8 +397,12 @@ impl PriorConfig {
 
 /// Everything that defines a [`GlobalLoss`](crate::GlobalLoss); validated once in
 /// [`GlobalLoss::new`](crate::GlobalLoss::new).
+///
+/// Serde: every field (and every field documented with a default inside the enums)
+/// may be omitted; unknown fields are rejected, so a misspelt field is an error rather
+/// than a silent default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LossConfig {
     /// The objective; defaults to PR-AUC over (0, 1) with 20 anchors.
     pub objective: ObjectiveConfig,

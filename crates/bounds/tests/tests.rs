@@ -7,6 +7,7 @@ mod fused;
 mod gradcheck;
 mod multiplier;
 mod objectives;
+mod regressions;
 mod roc;
 mod smoke;
 mod state;
