@@ -6,8 +6,7 @@
 //! computes stably, so values and gradients stay finite for any finite logit.
 use tch::Tensor;
 
-use crate::fused::{check_finite, check_kind_device, check_unit_interval, check_weights};
-use crate::{Error, Result};
+use crate::{Error, Result, check};
 
 /// Binary cross-entropy from logits, per element.
 ///
@@ -25,8 +24,8 @@ use crate::{Error, Result};
 /// logits'), same device. Output: the logits' shape and kind.
 ///
 /// # Errors
-/// [`Error::Rank`], [`Error::Shape`], [`Error::Unsupported`] (logits kind),
-/// [`Error::Device`], [`Error::InvalidValue`] (non-finite logits, targets outside [0, 1],
+/// [`Error::Rank`], [`Error::Shape`], [`Error::Kind`] (logits not floating),
+/// [`Error::Unsupported`] (`Half` / `BFloat16` logits), [`Error::Device`], [`Error::InvalidValue`] (non-finite logits, targets outside [0, 1],
 /// negative or non-finite weights).
 ///
 /// # Examples
@@ -86,7 +85,8 @@ pub fn weighted_bce(
 /// (1 − p_t)^γ is computed as exp(γ·log(1 − p_t)) with
 /// log(1 − p_t) = logaddexp(log σ(s) + log(1 − y), log σ(−s) + log y), so it stays
 /// finite with finite gradients even when σ saturates, and soft targets follow the
-/// same formula as torchvision's `sigmoid_focal_loss`.
+/// same formula as torchvision's `sigmoid_focal_loss`. No gradient flows into `targets`
+/// (they are treated as constants; a target that requires grad gets none).
 ///
 /// # Shapes
 /// As [`bce`].
@@ -119,6 +119,9 @@ pub fn focal(
         }
     }
     let (y, w) = prepare("focal", logits, targets, weights, "weights")?;
+    // Targets are constants here: d log(1 − p_t)/dy is ±inf at y ∈ {0, 1} inside the
+    // logaddexp, and autograd would turn it into a NaN target gradient.
+    let y = y.detach();
     let ce = cross_entropy(logits, &y, 1.0);
     let log_one_minus_pt =
         (logits.log_sigmoid() + (-&y + 1.0).log()).logaddexp(&((-logits).log_sigmoid() + y.log()));
@@ -149,7 +152,8 @@ pub fn focal(
 ///
 /// # Errors
 /// [`Error::Rank`] / [`Error::Shape`] (including a channel count other than 1 and an
-/// empty batch), [`Error::Unsupported`], [`Error::Device`], [`Error::InvalidValue`]
+/// empty batch), [`Error::Kind`] / [`Error::Unsupported`] (logits kind, as [`bce`]),
+/// [`Error::Device`], [`Error::InvalidValue`]
 /// (non-finite logits, targets or mask outside [0, 1]), [`Error::InvalidConfig`]
 /// (`smooth` not finite and > 0).
 ///
@@ -200,7 +204,7 @@ pub fn soft_dice(
     }
     let (y, v) = prepare(OP, logits, targets, valid, "valid")?;
     if valid.is_some() {
-        check_unit_interval(OP, "valid", &v)?;
+        check::unit_interval(OP, "valid", &v)?;
     }
     let flat = |t: &Tensor| t.reshape([n, -1]); // [N, P]
     let (p, y, v) = (flat(&logits.sigmoid()), flat(&y), flat(&v));
@@ -220,7 +224,8 @@ fn prepare(
     weights: Option<&Tensor>,
     weights_name: &'static str,
 ) -> Result<(Tensor, Tensor)> {
-    let (kind, device) = crate::fused::float_kind_device(op, "logits", logits)?;
+    let kind = check::float_kind(op, "logits", logits)?;
+    let device = logits.device();
     if logits.dim() == 0 {
         return Err(Error::Rank {
             op,
@@ -239,21 +244,17 @@ fn prepare(
                 got: t.size(),
             });
         }
-        check_kind_device(op, what, t, t.kind(), device)?;
-        Ok(if t.kind() == kind {
-            t.shallow_clone()
-        } else {
-            t.to_kind(kind)
-        })
+        check::same_device(op, what, t, device)?;
+        Ok(check::cast(t, kind))
     };
     let y = cast("targets", targets)?;
     let w = match weights {
         Some(w) => cast(weights_name, w)?,
         None => Tensor::ones(shape.as_slice(), (kind, device)),
     };
-    check_finite(op, "logits", logits)?;
-    check_unit_interval(op, "targets", &y)?;
-    check_weights(op, weights_name, &w)?;
+    check::finite(op, "logits", logits)?;
+    check::unit_interval(op, "targets", &y)?;
+    check::nonneg_weights(op, weights_name, &w)?;
     Ok((y, w))
 }
 

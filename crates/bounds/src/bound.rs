@@ -28,7 +28,7 @@ fn row_weights(op: &'static str, weights: Option<&Tensor>, labels: &Tensor) -> R
             got: w.size(),
         });
     };
-    let w = w.to_kind(labels.kind());
+    let w = check::cast(&w, labels.kind());
     check::nonneg_weights(op, "weights", &w)?;
     Ok(w)
 }
@@ -46,11 +46,12 @@ fn row_weights(op: &'static str, weights: Option<&Tensor>, labels: &Tensor) -> R
 /// # Shapes
 /// - `logits`: `[N]`, `[N, L]` or `[N, L, K]`; `labels`: the same, or `[N, L]` with 3-D logits.
 /// - `weights`: `None` (ones), `[N]` (one per row) or broadcastable to the labels.
-/// - Output: the logits' shape without axis 0: `[]`, `[L]` or `[L, K]`. Labels and weights
-///   are cast to the logits' kind.
+/// - Output: the logits' shape without axis 0: `[]`, `[L]` or `[L, K]`. Logits `Float` or
+///   `Double`; labels and weights of any kind are cast to the logits' kind.
 ///
 /// # Errors
-/// [`Error::Kind`], [`Error::Device`], [`Error::Shape`], [`Error::Rank`], and
+/// [`Error::Kind`], [`Error::Unsupported`] (`Half` / `BFloat16` logits),
+/// [`Error::Device`], [`Error::Shape`], [`Error::Rank`] (logits of rank 0 or above 3), and
 /// [`Error::InvalidValue`] for NaN/±inf logits, labels outside `[0, 1]`, negative or
 /// non-finite weights.
 ///
@@ -74,6 +75,7 @@ pub fn true_positives_lower_bound(
     surrogate: Surrogate,
 ) -> Result<Tensor> {
     const OP: &str = "true_positives_lower_bound";
+    check::rank_in(OP, "logits", logits, &[1, 2, 3], "1, 2 or 3")?;
     let (labels, logits) = prepare_labels_logits(OP, labels, logits)?;
     let w = row_weights(OP, weights, &labels)?;
     Ok(tp_lower_bound(&labels, &logits, &w, surrogate))
@@ -102,6 +104,7 @@ pub fn false_positives_upper_bound(
     surrogate: Surrogate,
 ) -> Result<Tensor> {
     const OP: &str = "false_positives_upper_bound";
+    check::rank_in(OP, "logits", logits, &[1, 2, 3], "1, 2 or 3")?;
     let (labels, logits) = prepare_labels_logits(OP, labels, logits)?;
     let w = row_weights(OP, weights, &labels)?;
     Ok(fp_upper_bound(&labels, &logits, &w, surrogate))

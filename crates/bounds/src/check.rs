@@ -3,16 +3,34 @@ use tch::{Device, Kind, Tensor};
 
 use crate::{Error, Result};
 
-/// The logits' kind, which must be a floating kind.
+/// The logits' kind, which must be `Float` or `Double`: the crate's one kind rule.
+///
+/// Other floating kinds (`Half`, `BFloat16`) give [`Error::Unsupported`]; anything
+/// that is not floating gives [`Error::Kind`]. Labels and weights are then cast to this
+/// kind with [`cast`].
 pub(crate) fn float_kind(op: &'static str, what: &'static str, t: &Tensor) -> Result<Kind> {
     match t.kind() {
-        k @ (Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) => Ok(k),
+        k @ (Kind::Float | Kind::Double) => Ok(k),
+        k @ (Kind::Half | Kind::BFloat16) => Err(Error::Unsupported {
+            what: format!("{op}: {what} of kind {k:?} (expected Float or Double; cast first)"),
+        }),
         got => Err(Error::Kind {
             op,
             what,
             expected: Kind::Float,
             got,
         }),
+    }
+}
+
+/// `t` in `kind` (no copy when it already has it). Labels and weights of any kind are
+/// cast to the logits' kind, as upstream's `convert_and_cast`; values are checked after
+/// the cast.
+pub(crate) fn cast(t: &Tensor, kind: Kind) -> Tensor {
+    if t.kind() == kind {
+        t.shallow_clone()
+    } else {
+        t.to_kind(kind)
     }
 }
 
@@ -86,55 +104,91 @@ pub(crate) fn shape_eq(
     }
 }
 
-fn any(t: &Tensor) -> bool {
-    t.numel() > 0 && t.any().int64_value(&[]) != 0
+/// Exact shape, kind and device.
+pub(crate) fn like(
+    op: &'static str,
+    what: &'static str,
+    t: &Tensor,
+    shape: &[i64],
+    kind: Kind,
+    device: Device,
+) -> Result<()> {
+    shape_eq(op, what, t, shape)?;
+    same_kind(op, what, t, kind)?;
+    same_device(op, what, t, device)
 }
 
-/// Logits must be finite: NaN and ±inf are rejected.
-pub(crate) fn finite_logits(op: &'static str, logits: &Tensor) -> Result<()> {
-    let l = logits.detach();
-    if any(&l.isnan()) {
+fn count(mask: Tensor) -> i64 {
+    if mask.numel() == 0 {
+        0
+    } else {
+        mask.sum(Kind::Int64).int64_value(&[])
+    }
+}
+
+/// No NaN and no ±inf (logits, biases, coefficients).
+pub(crate) fn finite(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
+    let (nan, inf) = tch::no_grad(|| (count(t.isnan()), count(t.isinf())));
+    if nan > 0 {
         return Err(Error::InvalidValue {
             op,
-            what: "logits",
-            reason: "NaN logits".into(),
+            what,
+            reason: format!("{nan} NaN values"),
         });
     }
-    if any(&l.isinf()) {
+    if inf > 0 {
         return Err(Error::InvalidValue {
             op,
-            what: "logits",
-            reason: "infinite logits (±inf is not supported; clamp them)".into(),
+            what,
+            reason: format!("{inf} infinite values (±inf is not supported; clamp them)"),
         });
     }
     Ok(())
 }
 
-/// Labels must lie in `[0, 1]` (NaN is outside).
-pub(crate) fn unit_labels(op: &'static str, labels: &Tensor) -> Result<()> {
-    let l = labels.detach();
+/// Every value in `[0, 1]` (NaN is outside); names the first offender.
+pub(crate) fn unit_interval(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
+    let l = t.detach();
     let bad = l.lt(0.0).logical_or(&l.gt(1.0)).logical_or(&l.isnan());
-    if any(&bad) {
+    if count(bad.shallow_clone()) > 0 {
         let v = l.masked_select(&bad).get(0).double_value(&[]);
         return Err(Error::InvalidValue {
             op,
-            what: "labels",
-            reason: format!("label {v} is outside [0, 1]"),
+            what,
+            reason: format!("value {v} is outside [0, 1]"),
         });
     }
     Ok(())
 }
 
-/// Weights must be finite and ≥ 0.
+/// Weights must be finite and ≥ 0; names the first offender.
 pub(crate) fn nonneg_weights(op: &'static str, what: &'static str, w: &Tensor) -> Result<()> {
     let w = w.detach();
     let bad = w.lt(0.0).logical_or(&w.isfinite().logical_not());
-    if any(&bad) {
+    if count(bad.shallow_clone()) > 0 {
         let v = w.masked_select(&bad).get(0).double_value(&[]);
         return Err(Error::InvalidValue {
             op,
             what,
             reason: format!("weight {v} is negative or not finite"),
+        });
+    }
+    Ok(())
+}
+
+/// A result that overflowed the logits' kind (finite inputs whose loss is not
+/// representable, e.g. |logits| near the kind's maximum, huge weights or multipliers)
+/// becomes a typed error instead of a silent inf / NaN.
+pub(crate) fn finite_output(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
+    let bad = tch::no_grad(|| count(t.isfinite().logical_not()));
+    if bad > 0 {
+        return Err(Error::InvalidValue {
+            op,
+            what,
+            reason: format!(
+                "{bad} non-finite values: the result overflows {:?} (inputs too large)",
+                t.kind()
+            ),
         });
     }
     Ok(())
@@ -167,7 +221,7 @@ mod tests {
     #[test]
     fn value_checks_name_the_offender() {
         let l = Tensor::from_slice(&[0.0f64, 1.0, 1.5]);
-        match unit_labels("op", &l) {
+        match unit_interval("op", "labels", &l) {
             Err(Error::InvalidValue { reason, .. }) => assert!(reason.contains("1.5"), "{reason}"),
             other => panic!("{other:?}"),
         }
@@ -176,7 +230,10 @@ mod tests {
             Err(Error::InvalidValue { reason, .. }) => assert!(reason.contains("-2"), "{reason}"),
             other => panic!("{other:?}"),
         }
-        assert!(finite_logits("op", &Tensor::from_slice(&[1e30f64, -1e30])).is_ok());
-        assert!(unit_labels("op", &Tensor::zeros([0], (Kind::Double, Device::Cpu))).is_ok());
+        assert!(finite("op", "logits", &Tensor::from_slice(&[1e30f64, -1e30])).is_ok());
+        let empty = Tensor::zeros([0], (Kind::Double, Device::Cpu));
+        assert!(unit_interval("op", "labels", &empty).is_ok());
+        assert!(finite("op", "logits", &empty).is_ok());
+        assert!(nonneg_weights("op", "weights", &empty).is_ok());
     }
 }

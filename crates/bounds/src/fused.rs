@@ -3,9 +3,9 @@
 //!
 //! The derivation, the memory figures and the chunk-size guidance are in
 //! `docs/pixel-scale.md`.
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
-use crate::{Error, Result, Surrogate};
+use crate::{Error, Result, Surrogate, check};
 
 /// Default number of rows per chunk for [`anchor_surrogate_sum`]: 16384.
 ///
@@ -86,13 +86,16 @@ pub fn anchor_points(range: (f64, f64), num_anchors: usize) -> Result<(Vec<f64>,
 ///
 /// # Shapes
 /// `logits`, `labels`, `weights`: `[N, L]`; `biases`, `pos_coef`, `neg_coef`: `[L, K]`
-/// with `K ≥ 1`; output: `[]` (0-dim). All tensors share the logits' kind (`Float` or
-/// `Double`) and device; all work stays on that device.
+/// with `K ≥ 1`; output: `[]` (0-dim), the logits' kind. Logits are `Float` or `Double`;
+/// labels and weights may have any kind and are cast to the logits' (the crate's kind
+/// rule, see the crate docs); biases and coefficients must already have it. All tensors
+/// share the logits' device; all work stays on that device.
 ///
 /// # Errors
 /// - [`Error::Rank`] / [`Error::Shape`]: ranks or sizes disagree, or `K = 0`.
-/// - [`Error::Unsupported`]: logits neither `Float` nor `Double`.
-/// - [`Error::Kind`] / [`Error::Device`]: another input's kind or device differs.
+/// - [`Error::Kind`]: logits not floating, or biases / coefficients of another kind.
+/// - [`Error::Unsupported`]: `Half` or `BFloat16` logits.
+/// - [`Error::Device`]: another input on another device.
 /// - [`Error::InvalidValue`]: non-finite logits, biases or coefficients; labels outside
 ///   `[0, 1]`; negative or non-finite weights.
 /// - [`Error::InvalidConfig`]: `chunk_rows < 1`.
@@ -127,7 +130,9 @@ pub fn anchor_surrogate_sum(
     chunk_rows: i64,
 ) -> Result<Tensor> {
     const OP: &str = "anchor_surrogate_sum";
-    let dims = check_anchor_inputs(OP, logits, labels, weights, biases, pos_coef, neg_coef)?;
+    let (dims, labels, weights) =
+        check_anchor_inputs(OP, logits, labels, weights, biases, pos_coef, neg_coef)?;
+    let (labels, weights) = (&labels, &weights);
     if chunk_rows < 1 {
         return Err(Error::InvalidConfig {
             field: "chunk_rows",
@@ -190,7 +195,8 @@ pub fn anchor_surrogate_sum_autograd(
     surrogate: Surrogate,
 ) -> Result<Tensor> {
     const OP: &str = "anchor_surrogate_sum_autograd";
-    let dims = check_anchor_inputs(OP, logits, labels, weights, biases, pos_coef, neg_coef)?;
+    let (dims, labels, weights) =
+        check_anchor_inputs(OP, logits, labels, weights, biases, pos_coef, neg_coef)?;
     let z = logits.unsqueeze(-1) + biases.unsqueeze(0); // [N, L, K]
     let (pos, neg) = match surrogate {
         Surrogate::Xent => (-z.log_sigmoid(), -(-&z).log_sigmoid()),
@@ -232,6 +238,8 @@ struct Parts {
     g_neg_coef: Option<Tensor>,
 }
 
+/// Checks the anchor inputs; returns the sizes and the labels and weights cast to the
+/// logits' kind.
 #[allow(clippy::too_many_arguments)]
 fn check_anchor_inputs(
     op: &'static str,
@@ -241,8 +249,9 @@ fn check_anchor_inputs(
     biases: &Tensor,
     pos_coef: &Tensor,
     neg_coef: &Tensor,
-) -> Result<AnchorDims> {
-    let (kind, device) = float_kind_device(op, "logits", logits)?;
+) -> Result<(AnchorDims, Tensor, Tensor)> {
+    let kind = check::float_kind(op, "logits", logits)?;
+    let device = logits.device();
     let (n, l) = match logits.size()[..] {
         [n, l] => (n, l),
         _ => {
@@ -255,7 +264,8 @@ fn check_anchor_inputs(
         }
     };
     for (what, t) in [("labels", labels), ("weights", weights)] {
-        check_like(op, what, t, &[n, l], kind, device)?;
+        check::shape_eq(op, what, t, &[n, l])?;
+        check::same_device(op, what, t, device)?;
     }
     let k = match biases.size()[..] {
         [bl, k] if bl == l && k >= 1 => k,
@@ -268,16 +278,18 @@ fn check_anchor_inputs(
             });
         }
     };
-    check_like(op, "biases", biases, &[l, k], kind, device)?;
-    check_like(op, "pos_coef", pos_coef, &[l, k], kind, device)?;
-    check_like(op, "neg_coef", neg_coef, &[l, k], kind, device)?;
-    check_finite(op, "logits", logits)?;
-    check_unit_interval(op, "labels", labels)?;
-    check_weights(op, "weights", weights)?;
-    check_finite(op, "biases", biases)?;
-    check_finite(op, "pos_coef", pos_coef)?;
-    check_finite(op, "neg_coef", neg_coef)?;
-    Ok(AnchorDims { n, l, k, kind })
+    check::like(op, "biases", biases, &[l, k], kind, device)?;
+    check::like(op, "pos_coef", pos_coef, &[l, k], kind, device)?;
+    check::like(op, "neg_coef", neg_coef, &[l, k], kind, device)?;
+    let labels = check::cast(labels, kind);
+    let weights = check::cast(weights, kind);
+    check::finite(op, "logits", logits)?;
+    check::unit_interval(op, "labels", &labels)?;
+    check::nonneg_weights(op, "weights", &weights)?;
+    check::finite(op, "biases", biases)?;
+    check::finite(op, "pos_coef", pos_coef)?;
+    check::finite(op, "neg_coef", neg_coef)?;
+    Ok((AnchorDims { n, l, k, kind }, labels, weights))
 }
 
 /// φ₊(z), φ₋(z), φ₊'(z), φ₋'(z), elementwise, without autograd.
@@ -405,120 +417,6 @@ fn chunked_value_and_grads(
 fn put_rows(dst: &Tensor, start: i64, src: &Tensor) {
     let mut rows = dst.narrow(0, start, src.size()[0]);
     rows.copy_(src);
-}
-
-// ---------------------------------------------------------------------------------------
-// Input checks shared by `fused`, `roc` and `baseline`.
-
-/// The kind and device of a floating tensor the other inputs must match.
-pub(crate) fn float_kind_device(
-    op: &'static str,
-    what: &'static str,
-    t: &Tensor,
-) -> Result<(Kind, Device)> {
-    match t.kind() {
-        k @ (Kind::Float | Kind::Double) => Ok((k, t.device())),
-        other => Err(Error::Unsupported {
-            what: format!("{op}: {what} of kind {other:?} (expected Float or Double)"),
-        }),
-    }
-}
-
-/// Exact shape, kind and device.
-pub(crate) fn check_like(
-    op: &'static str,
-    what: &'static str,
-    t: &Tensor,
-    shape: &[i64],
-    kind: Kind,
-    device: Device,
-) -> Result<()> {
-    if t.size() != shape {
-        return Err(Error::Shape {
-            op,
-            what,
-            expected: shape.to_vec(),
-            got: t.size(),
-        });
-    }
-    check_kind_device(op, what, t, kind, device)
-}
-
-/// Kind and device only.
-pub(crate) fn check_kind_device(
-    op: &'static str,
-    what: &'static str,
-    t: &Tensor,
-    kind: Kind,
-    device: Device,
-) -> Result<()> {
-    if t.kind() != kind {
-        return Err(Error::Kind {
-            op,
-            what,
-            expected: kind,
-            got: t.kind(),
-        });
-    }
-    if t.device() != device {
-        return Err(Error::Device {
-            op,
-            what,
-            expected: device,
-            got: t.device(),
-        });
-    }
-    Ok(())
-}
-
-fn count(mask: Tensor) -> i64 {
-    mask.sum(Kind::Int64).int64_value(&[])
-}
-
-/// No NaN and no ±inf.
-pub(crate) fn check_finite(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
-    let bad = tch::no_grad(|| count(t.isfinite().logical_not()));
-    if bad > 0 {
-        let nan = tch::no_grad(|| count(t.isnan()));
-        return Err(Error::InvalidValue {
-            op,
-            what,
-            reason: format!(
-                "{bad} non-finite values ({nan} NaN, {} infinite)",
-                bad - nan
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Every value in [0, 1] (NaN fails).
-pub(crate) fn check_unit_interval(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
-    let bad = tch::no_grad(|| count(t.ge(0.0).logical_and(&t.le(1.0)).logical_not()));
-    if bad > 0 {
-        let (lo, hi) = tch::no_grad(|| (t.min().double_value(&[]), t.max().double_value(&[])));
-        return Err(Error::InvalidValue {
-            op,
-            what,
-            reason: format!("{bad} values outside [0, 1] (min {lo}, max {hi})"),
-        });
-    }
-    Ok(())
-}
-
-/// Every value finite and ≥ 0.
-pub(crate) fn check_weights(op: &'static str, what: &'static str, t: &Tensor) -> Result<()> {
-    check_finite(op, what, t)?;
-    let neg = tch::no_grad(|| count(t.lt(0.0)));
-    if neg > 0 {
-        let lo = tch::no_grad(|| t.min().double_value(&[]));
-        return Err(Error::InvalidValue {
-            op,
-            what,
-            reason: format!("{neg} negative values (min {lo})"),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

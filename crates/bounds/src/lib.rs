@@ -7,6 +7,22 @@
 //! [`false_positives_upper_bound`].
 //!
 //! See `docs/math.md` for the derivations.
+//!
+//! # Kinds, devices and bad input
+//!
+//! One rule for every entry point ([`GlobalLoss`], the bounds, the surrogate, the fused
+//! sum, the pairwise ROC-AUC loss and the baselines):
+//! - logits are `Float` or `Double`; other floating kinds (`Half`, `BFloat16`) give
+//!   [`Error::Unsupported`] (cast them first), non-floating logits [`Error::Kind`];
+//! - labels and weights may have any kind (`Bool`, `Int64`, `Float`, ...) and are cast
+//!   to the logits' kind (upstream's `convert_and_cast`), then checked: labels in
+//!   `[0, 1]`, weights finite and ≥ 0;
+//! - parameters passed explicitly (the fused sum's biases and coefficients) must already
+//!   have the logits' kind; the state of a [`GlobalLoss`] is cast on use;
+//! - every input must be on the logits' device ([`Error::Device`]);
+//! - NaN or ±inf logits are [`Error::InvalidValue`]; a result that overflows the logits'
+//!   kind (finite but huge inputs) is [`Error::InvalidValue`] too, never a silent
+//!   inf / NaN.
 pub mod baseline;
 pub mod bound;
 mod check;

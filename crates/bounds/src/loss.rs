@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tch::{Device, Kind, Tensor, nn};
 
+use crate::fused::anchor_points;
 use crate::multiplier::add_var;
 use crate::prior::LabelPriors;
 use crate::{
@@ -150,12 +151,6 @@ pub struct GlobalLoss {
     calls: AtomicU64,
 }
 
-/// Interior points of linspace(a, b, K + 2).
-fn anchor_points((a, b): (f64, f64), k: usize) -> Vec<f64> {
-    let delta = (b - a) / (k as f64 + 1.0);
-    (1..=k).map(|i| a + i as f64 * delta).collect()
-}
-
 impl GlobalLoss {
     /// Validates `config` and creates the state under `path` for `num_labels` labels.
     ///
@@ -199,7 +194,7 @@ impl GlobalLoss {
                 num_anchors,
             } => (
                 Some(Form::RecallAtPrecision),
-                anchor_points(*precision_range, *num_anchors),
+                anchor_points(*precision_range, *num_anchors)?.0,
                 true,
             ),
             ObjectiveConfig::RocAucAnchors {
@@ -207,7 +202,7 @@ impl GlobalLoss {
                 num_anchors,
             } => (
                 Some(Form::TprAtFpr),
-                anchor_points(*fpr_range, *num_anchors),
+                anchor_points(*fpr_range, *num_anchors)?.0,
                 true,
             ),
             ObjectiveConfig::RocAucPairwise { .. } => (None, Vec::new(), false),
@@ -218,6 +213,23 @@ impl GlobalLoss {
                 return Err(Error::InvalidConfig {
                     field: "priors",
                     reason: format!("{} fixed priors given for {num_labels} labels", v.len()),
+                });
+            }
+        }
+        if form.is_some() {
+            // Every name is checked before any variable is created, so a collision leaves
+            // no partial state in the VarStore (which `VarStore::load` would then demand).
+            let mut names = vec!["multipliers"];
+            if anchored {
+                names.push("biases");
+            }
+            if let crate::PriorConfig::Streaming { .. } = config.priors {
+                names.extend(["prior_positive", "prior_total"]);
+            }
+            if let Some(name) = names.into_iter().find(|n| path.get(n).is_some()) {
+                return Err(Error::InvalidConfig {
+                    field: "path",
+                    reason: format!("variable {:?} already exists", path.path(name)),
                 });
             }
         }
@@ -306,20 +318,27 @@ impl GlobalLoss {
     ///
     /// # Shapes
     /// - `logits`: `[N]` (needs L = 1) or `[N, L]`; Float or Double; N ≥ 1.
-    /// - `labels`: the logits' shape and kind, values in `[0, 1]` (soft labels allowed).
-    /// - `weights`: `None` (ones), `[N]` or `[N, 1]` (per row) or `[N, L]`; the logits'
-    ///   kind; ≥ 0;
-    ///   0 = ignore the element (it counts neither in the loss nor in the priors).
+    /// - `labels`: the logits' shape, any kind (cast to the logits' kind: the crate's
+    ///   kind rule), values in `[0, 1]` (soft labels allowed).
+    /// - `weights`: `None` (ones), `[N]` or `[N, 1]` (per row) or `[N, L]`; any kind
+    ///   (cast); ≥ 0; 0 = ignore the element (it counts neither in the loss nor in the
+    ///   priors).
     /// - All on the device of the loss's VarStore.
     /// - Output `loss`: the logits' shape and kind.
     ///
     /// # Errors
     /// - [`Error::Rank`]: logits not `[N]` or `[N, L]`.
     /// - [`Error::Shape`]: labels or weights do not fit the logits, or L ≠ `num_labels`.
-    /// - [`Error::Kind`]: logits not floating, labels or weights of another kind.
+    /// - [`Error::Kind`]: logits not floating.
+    /// - [`Error::Unsupported`]: `Half` or `BFloat16` logits (cast them to `Float`).
     /// - [`Error::Device`]: an input not on the state's device.
     /// - [`Error::InvalidValue`]: empty batch, NaN or ±inf logits, labels outside
-    ///   `[0, 1]`, negative or non-finite weights.
+    ///   `[0, 1]`, negative or non-finite weights; and, with `what = "loss"` or
+    ///   `"diagnostics"`, finite inputs whose loss or diagnostics overflow the logits'
+    ///   kind (e.g. |logits| near `f32::MAX`, huge weights or multipliers).
+    ///
+    /// On any error no state changes: a failed training pass leaves the priors as they
+    /// were.
     pub fn forward(
         &self,
         logits: &Tensor,
@@ -327,7 +346,55 @@ impl GlobalLoss {
         weights: Option<&Tensor>,
         pass: Pass,
     ) -> Result<LossOutput> {
-        let b = self.prepare("forward", logits, labels, weights)?;
+        self.guarded("forward", pass, || {
+            self.forward_unguarded("forward", logits, labels, weights, pass)
+        })
+    }
+
+    /// Runs `f`; if it fails or returns non-finite values, restores the streaming
+    /// priors the pass may have moved and returns the error.
+    fn guarded(
+        &self,
+        op: &'static str,
+        pass: Pass,
+        f: impl FnOnce() -> Result<LossOutput>,
+    ) -> Result<LossOutput> {
+        let snapshot = match (pass, &self.priors) {
+            (Pass::Train, Some(p)) => p.snapshot(),
+            _ => None,
+        };
+        let out = f().and_then(|out| {
+            check::finite_output(op, "loss", &out.loss)?;
+            let d = &out.diagnostics;
+            for t in [
+                &d.multipliers,
+                &d.priors,
+                &d.tp_lower_bound,
+                &d.fp_upper_bound,
+                &d.slack,
+                &d.constraint_grad,
+            ] {
+                check::finite_output(op, "diagnostics", t)?;
+            }
+            Ok(out)
+        });
+        if out.is_err() {
+            if let (Some(p), Some(snap)) = (&self.priors, snapshot) {
+                p.restore(&snap);
+            }
+        }
+        out
+    }
+
+    fn forward_unguarded(
+        &self,
+        op: &'static str,
+        logits: &Tensor,
+        labels: &Tensor,
+        weights: Option<&Tensor>,
+        pass: Pass,
+    ) -> Result<LossOutput> {
+        let b = self.prepare(op, logits, labels, weights)?;
         let Some(form) = self.form else {
             return self.pairwise(&b, pass);
         };
@@ -368,8 +435,22 @@ impl GlobalLoss {
         weights: Option<&Tensor>,
         pass: Pass,
     ) -> Result<LossOutput> {
+        const OP: &str = "forward_mean";
+        self.guarded(OP, pass, || {
+            self.forward_mean_unguarded(OP, logits, labels, weights, pass)
+        })
+    }
+
+    fn forward_mean_unguarded(
+        &self,
+        op: &'static str,
+        logits: &Tensor,
+        labels: &Tensor,
+        weights: Option<&Tensor>,
+        pass: Pass,
+    ) -> Result<LossOutput> {
         if let (Some(form), true, true) = (self.form, self.anchored, self.config.fused) {
-            let b = self.prepare("forward_mean", logits, labels, weights)?;
+            let b = self.prepare(op, logits, labels, weights)?;
             let (lam, aff, priors) = self.state_for(&b, form, pass);
             let c = &aff.c0 + &aff.c1 * &lam;
             let d = &aff.d0 + &aff.d1 * &lam;
@@ -390,7 +471,7 @@ impl GlobalLoss {
             let diagnostics = self.diagnostics(&b, &aff, &priors, pass);
             return Ok(LossOutput { loss, diagnostics });
         }
-        let out = self.forward(logits, labels, weights, pass)?;
+        let out = self.forward_unguarded(op, logits, labels, weights, pass)?;
         let kind = out.loss.kind();
         Ok(LossOutput {
             loss: out.loss.mean(kind),
@@ -458,18 +539,18 @@ impl GlobalLoss {
             });
         }
         check::shape_eq(op, "labels", labels, &shape)?;
-        check::same_kind(op, "labels", labels, kind)?;
         check::same_device(op, "labels", labels, self.device)?;
-        check::finite_logits(op, logits)?;
-        check::unit_labels(op, labels)?;
+        let labels = check::cast(labels, kind);
+        check::finite(op, "logits", logits)?;
+        check::unit_interval(op, "labels", &labels)?;
         let s = logits.reshape([n, l]);
         let y = labels.reshape([n, l]);
         let w = match weights {
             None => Tensor::ones([n, l], (kind, self.device)),
             Some(w) => {
-                check::same_kind(op, "weights", w, kind)?;
                 check::same_device(op, "weights", w, self.device)?;
                 let ws = w.size();
+                let w = check::cast(w, kind);
                 let w = if ws == [n] || ws == [n, 1] {
                     w.reshape([n, 1]).expand([n, l], false)
                 } else if ws == shape {
@@ -662,15 +743,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn anchors_are_interior_points() {
-        let a = anchor_points((0.0, 1.0), 3);
-        assert_eq!(a.len(), 3);
-        for (x, e) in a.iter().zip([0.25, 0.5, 0.75]) {
-            assert!((x - e).abs() < 1e-15, "{a:?}");
+    fn anchors_come_from_the_validated_helper() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = LossConfig::new(ObjectiveConfig::PrAuc {
+            precision_range: (0.0, 1.0),
+            num_anchors: 3,
+        });
+        let loss = GlobalLoss::new(&vs.root(), 1, &cfg).unwrap();
+        for (x, e) in loss.anchors().iter().zip([0.25, 0.5, 0.75]) {
+            assert!((x - e).abs() < 1e-15, "{:?}", loss.anchors());
         }
-        let a = anchor_points((0.0, 1.0), 20);
-        assert!((a[0] - 1.0 / 21.0).abs() < 1e-15 && (a[19] - 20.0 / 21.0).abs() < 1e-15);
-        let a = anchor_points((0.69, 0.71), 1);
-        assert!((a[0] - 0.7).abs() < 1e-15);
+        assert_eq!(loss.multipliers().size(), vec![1, 3]);
     }
 }

@@ -97,6 +97,26 @@ impl LabelPriors {
         }
     }
 
+    /// Copies of the streaming counters (`None` for fixed priors), for [`Self::restore`].
+    pub(crate) fn snapshot(&self) -> Option<(Tensor, Tensor)> {
+        match self {
+            LabelPriors::Streaming { positive, total } => {
+                tch::no_grad(|| Some((positive.copy(), total.copy())))
+            }
+            LabelPriors::Fixed(_) => None,
+        }
+    }
+
+    /// Puts back counters taken by [`Self::snapshot`] (after a failed training pass).
+    pub(crate) fn restore(&self, (p, t): &(Tensor, Tensor)) {
+        if let LabelPriors::Streaming { positive, total } = self {
+            tch::no_grad(|| {
+                positive.shallow_clone().copy_(p);
+                total.shallow_clone().copy_(t);
+            });
+        }
+    }
+
     /// Absorbs a batch on [`Pass::Train`] (streaming only), then returns π `[L]`.
     ///
     /// # Shapes

@@ -2,8 +2,7 @@
 //! estimated from a seeded sample of positive–negative pairs.
 use tch::{Kind, Tensor};
 
-use crate::fused::{check_finite, check_kind_device, check_unit_interval, check_weights};
-use crate::{Error, Result, Surrogate};
+use crate::{Error, Result, Surrogate, check};
 
 /// Pairwise ROC-AUC surrogate loss, per element.
 ///
@@ -35,20 +34,24 @@ use crate::{Error, Result, Surrogate};
 ///   the host (the label masks are copied there, one `[N]` column at a time), then the
 ///   arithmetic runs on the logits' device.
 ///
-/// Labels and weights are cast to the logits' kind (upstream `convert_and_cast`).
+/// Labels and weights of any kind are cast to the logits' kind (upstream
+/// `convert_and_cast`; the crate's kind rule).
 ///
 /// # Shapes
-/// - `logits`: `[N]` or `[N, L]`, `Float` or `Double`.
+/// - `logits`: `[N]` or `[N, L]`, `Float` or `Double` (`L = 0` gives an empty loss).
 /// - `labels`: the logits' shape.
 /// - `weights`: `[N]` or (with `[N, L]` logits) `[N, 1]` or `[N, L]`.
 /// - Output: the logits' shape and kind, on the logits' device.
 ///
 /// # Errors
 /// - [`Error::Rank`] / [`Error::Shape`]: ranks or sizes that do not fit.
-/// - [`Error::Unsupported`]: logits neither `Float` nor `Double`.
+/// - [`Error::Kind`]: logits not floating; [`Error::Unsupported`]: `Half` or
+///   `BFloat16` logits.
 /// - [`Error::Device`]: labels or weights on another device.
 /// - [`Error::InvalidValue`]: non-finite logits, labels outside [0, 1], negative or
-///   non-finite weights; labels other than 0 and 1 when `max_pairs` is set.
+///   non-finite weights; labels other than 0 and 1 when `max_pairs` is set; a loss that
+///   overflows the logits' kind (`what = "loss"`, e.g. pair weights w_a·w_b beyond its
+///   range).
 /// - [`Error::InvalidConfig`]: `max_pairs = Some(0)`.
 ///
 /// # Examples
@@ -75,7 +78,8 @@ pub fn roc_auc_pairwise_loss(
     seed: u64,
 ) -> Result<Tensor> {
     const OP: &str = "roc_auc_pairwise_loss";
-    let (kind, device) = crate::fused::float_kind_device(OP, "logits", logits)?;
+    let kind = check::float_kind(OP, "logits", logits)?;
+    let device = logits.device();
     let shape = logits.size();
     let (n, l) = match shape[..] {
         [n] => (n, 1),
@@ -97,12 +101,12 @@ pub fn roc_auc_pairwise_loss(
             got: labels.size(),
         });
     }
-    check_kind_device(OP, "labels", labels, labels.kind(), device)?;
-    let labels = labels.to_kind(kind).reshape([n, l]); // [N, L]
+    check::same_device(OP, "labels", labels, device)?;
+    let labels = check::cast(labels, kind).reshape([n, l]); // [N, L]
     let weights = match weights {
         None => Tensor::ones([n, l], (kind, device)),
         Some(w) => {
-            check_kind_device(OP, "weights", w, w.kind(), device)?;
+            check::same_device(OP, "weights", w, device)?;
             let ws = w.size();
             let ok = ws == [n] || ws == shape || (shape.len() == 2 && ws == [n, 1]);
             if !ok {
@@ -113,12 +117,16 @@ pub fn roc_auc_pairwise_loss(
                     got: ws,
                 });
             }
-            w.to_kind(kind).reshape([n, -1]).expand([n, l], false) // [N, L]
+            check::cast(w, kind).reshape([n, -1]).expand([n, l], false) // [N, L]
         }
     };
-    check_finite(OP, "logits", logits)?;
-    check_unit_interval(OP, "labels", &labels)?;
-    check_weights(OP, "weights", &weights)?;
+    check::finite(OP, "logits", logits)?;
+    check::unit_interval(OP, "labels", &labels)?;
+    check::nonneg_weights(OP, "weights", &weights)?;
+    if l == 0 {
+        // No label columns: an empty problem (`Tensor::stack` below needs one column).
+        return Ok(logits.zeros_like());
+    }
     let s = logits.reshape([n, l]); // [N, L]
 
     let loss = match max_pairs {
@@ -148,6 +156,7 @@ pub fn roc_auc_pairwise_loss(
             sampled(&labels, &s, &weights, surrogate, n, m, seed)
         }
     };
+    check::finite_output(OP, "loss", &loss)?;
     Ok(loss.reshape(shape.as_slice()))
 }
 

@@ -95,14 +95,17 @@ impl Surrogate {
 ///   added, as upstream).
 /// - `positive_weights`, `negative_weights`: 0-dim, or any shape that broadcasts to
 ///   the logits after left-padding with size-1 axes (e.g. `[K]`, `[L, K]`, `[L, 1]`).
-/// - Output: the logits' shape and kind. Labels and weights are cast to the logits'
-///   kind (upstream `convert_and_cast`); all inputs must share the logits' device.
+/// - Output: the logits' shape and kind. Labels and weights of any kind are cast to the
+///   logits' kind (upstream `convert_and_cast`; the crate's kind rule); all inputs must
+///   share the logits' device.
 ///
 /// # Errors
-/// - [`Error::Kind`]: logits not floating.
+/// - [`Error::Kind`]: logits not floating; [`Error::Unsupported`]: `Half` or
+///   `BFloat16` logits.
 /// - [`Error::Device`]: an input on another device.
 /// - [`Error::Shape`] / [`Error::Rank`]: labels or weights that do not fit.
-/// - [`Error::InvalidValue`]: NaN or ±inf logits, labels outside `[0, 1]`.
+/// - [`Error::InvalidValue`]: NaN or ±inf logits, labels outside `[0, 1]`, negative or
+///   non-finite positive / negative weights.
 ///
 /// Differences from upstream: ±inf logits are rejected (upstream returns NaN for
 /// some label/sign combinations); the softplus bracket is libtorch's, whose gradient at
@@ -145,9 +148,11 @@ pub fn weighted_surrogate_loss(
                 got: w.size(),
             });
         }
+        let w = check::cast(w, kind);
+        check::nonneg_weights(OP, what, &w)?;
         let mut shape = vec![1i64; rank - w.dim()];
         shape.extend(w.size());
-        ws.push(w.to_kind(kind).reshape(shape.as_slice()));
+        ws.push(w.reshape(shape.as_slice()));
     }
     Ok(surrogate.weighted(&labels, &logits, &ws[0], &ws[1]))
 }
@@ -183,8 +188,8 @@ pub(crate) fn prepare_labels_logits(
             got: ls,
         });
     };
-    check::finite_logits(op, logits)?;
-    let labels = labels.to_kind(kind);
-    check::unit_labels(op, &labels)?;
+    check::finite(op, "logits", logits)?;
+    let labels = check::cast(&labels, kind);
+    check::unit_interval(op, "labels", &labels)?;
     Ok((labels, logits.shallow_clone()))
 }

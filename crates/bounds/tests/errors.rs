@@ -58,7 +58,7 @@ fn rank() {
 }
 
 #[test]
-fn kind_mismatches() {
+fn kind_rule() {
     let vs = vs64();
     let l = loss(&vs, 2);
     let (x, y) = ok_inputs();
@@ -67,23 +67,18 @@ fn kind_mismatches() {
         matches!(e, Err(Error::Kind { what: "logits", .. })),
         "{e:?}"
     );
-    let e = l.forward(&x, &y.to_kind(Kind::Float), None, Pass::Eval);
-    assert!(
-        matches!(e, Err(Error::Kind { what: "labels", .. })),
-        "{e:?}"
-    );
+    let e = l.forward(&x.to_kind(Kind::Half), &y, None, Pass::Eval);
+    assert!(matches!(e, Err(Error::Unsupported { .. })), "{e:?}");
+    // Labels and weights of another kind are cast to the logits' kind.
+    let same = l.forward(&x, &y, None, Pass::Eval).unwrap().loss;
+    let cast = l
+        .forward(&x, &y.to_kind(Kind::Float), None, Pass::Eval)
+        .unwrap()
+        .loss;
+    assert_tensors_close(&cast, &same, 0.0, 0.0);
     let w = Tensor::ones([2, 2], (Kind::Float, Device::Cpu));
-    let e = l.forward(&x, &y, Some(&w), Pass::Eval);
-    assert!(
-        matches!(
-            e,
-            Err(Error::Kind {
-                what: "weights",
-                ..
-            })
-        ),
-        "{e:?}"
-    );
+    let cast = l.forward(&x, &y, Some(&w), Pass::Eval).unwrap().loss;
+    assert_tensors_close(&cast, &same, 0.0, 0.0);
 }
 
 #[test]

@@ -411,6 +411,6 @@ fn roc_rejects_bad_inputs() {
     );
     assert!(matches!(
         call(&y, &s.to_kind(Kind::Int64), None, None),
-        Err(Error::Unsupported { .. })
+        Err(Error::Kind { what: "logits", .. })
     ));
 }
