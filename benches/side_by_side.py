@@ -633,9 +633,9 @@ def render(results, metrics_rows, metrics_note, info, quick, elapsed, missing):
     add("")
     add(
         "| case | ours ms | ×BCE | extra peak MiB | extra bytes per element | PyTorch ms | "
-        "PyTorch extra peak MiB |"
+        "PyTorch extra peak MiB | grad₀ rel. diff |"
     )
-    add("|---|---:|---:|---:|---:|---:|---:|")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|")
     for cid, r in rust.items():
         if not is_anchor(cid):
             continue
@@ -644,7 +644,8 @@ def render(results, metrics_rows, metrics_note, info, quick, elapsed, missing):
         per = None if mib(r) is None else mib(r) * 2**20 / n
         add(
             f"| `{cid}` | {both(r, '.1f')} | {ratios(r, bce_r.get(n), '.1f')} "
-            f"| {fmt(mib(r))} | {fmt(per, '.0f')} | {both(p, '.1f')} | {fmt(mib(p))} |"
+            f"| {fmt(mib(r))} | {fmt(per, '.0f')} | {both(p, '.1f')} | {fmt(mib(p))} "
+            f"| {agreement(r, p)} |"
         )
     add("")
     add("## Metrics vs scikit-learn")
