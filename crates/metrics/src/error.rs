@@ -25,6 +25,16 @@ pub enum Error {
         /// Its actual length.
         got: usize,
     },
+    /// Two arrays that must have the same shape differ.
+    #[error("shape mismatch: {what} has shape {got:?}, expected {expected:?}")]
+    ShapeMismatch {
+        /// The array whose shape is wrong.
+        what: &'static str,
+        /// The shape it must have (that of the scores).
+        expected: Vec<usize>,
+        /// Its actual shape.
+        got: Vec<usize>,
+    },
     /// A score is NaN.
     #[error("score at index {index} is NaN")]
     NanScore {

@@ -19,6 +19,9 @@
 //! - Segmentation: [`segmentation::dataset`] and [`segmentation::per_image`] with an
 //!   explicit [`EmptyMaskPolicy`].
 //!
+//! Inputs are slices of `f32`, `f64`, `u8`, `i32`, `i64` or `bool` ([`Value`]), or
+//! `ndarray` views of any shape and layout ([`Ranking::from_arrays`]).
+//!
 //! Undefined values (a missing class, nothing predicted positive) are NaN with an
 //! [`Undefined`] reason, never 0; bad input is an [`Error`]. The full edge-case
 //! policy is the table in `docs/metrics.md`.
@@ -36,6 +39,7 @@
 //! # Ok::<(), metrics::Error>(())
 //! ```
 
+mod arrays;
 mod confusion;
 mod error;
 mod input;
