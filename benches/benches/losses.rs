@@ -28,7 +28,11 @@ fn cases() -> Vec<Case> {
             cases.push(Case::Loss { kind, n });
         }
     }
-    let anchor_n = settings::sizes(&[ANCHOR_N])[0].min(ANCHOR_N);
+    let anchor_n = if settings::quick() {
+        LOSS_SIZES[0]
+    } else {
+        ANCHOR_N
+    };
     for &anchors in settings::sizes(&ANCHORS) {
         for fused in [true, false] {
             cases.push(Case::Loss {
@@ -45,7 +49,7 @@ fn cases() -> Vec<Case> {
             });
         }
     }
-    if settings::sizes(&[0, 1]).len() > 1 {
+    if !settings::quick() {
         cases.push(Case::Loss {
             kind: LossKind::PrAuc {
                 anchors: 20,

@@ -2,8 +2,8 @@
 //!
 //! The machine this project is developed on has 2 cores shared by several people, so the
 //! default run is short (10 samples, 2 s of measurement per benchmark). Set `BENCH_LONG=1`
-//! for 30 samples over 8 s, and `BENCH_QUICK=1` to measure only the smallest size of each
-//! workload (a smoke run).
+//! for 30 samples over 8 s, `BENCH_QUICK=1` to measure only the smallest size of each
+//! workload (a smoke run), and `BENCH_THREADS=n` for another thread count than 2.
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
@@ -15,9 +15,21 @@ fn flag(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The shared criterion configuration (command-line flags still apply on top).
+/// Whether `BENCH_QUICK` is set.
+pub fn quick() -> bool {
+    flag("BENCH_QUICK")
+}
+
+/// The shared criterion configuration (command-line flags still apply on top). Sets
+/// libtorch's intra-op threads to `BENCH_THREADS`, default 2 (what `docs/benchmarks.md`
+/// uses); on a busy 2-core machine `BENCH_THREADS=1` gives steadier figures.
 pub fn criterion() -> Criterion {
-    tch::set_num_threads(THREADS);
+    let threads = std::env::var("BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&t: &i32| t >= 1)
+        .unwrap_or(THREADS);
+    tch::set_num_threads(threads);
     let (samples, measure, warm) = if flag("BENCH_LONG") {
         (30, 8, 2)
     } else {
@@ -32,11 +44,7 @@ pub fn criterion() -> Criterion {
 
 /// `sizes`, or only its first element under `BENCH_QUICK`.
 pub fn sizes(sizes: &[usize]) -> &[usize] {
-    if flag("BENCH_QUICK") {
-        &sizes[..1]
-    } else {
-        sizes
-    }
+    if quick() { &sizes[..1] } else { sizes }
 }
 
 /// The logits counts of the loss benchmarks: 2¹⁴, 2¹⁷, 2²¹.

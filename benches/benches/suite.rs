@@ -5,6 +5,7 @@
 //! cargo bench -p benches -- loss/pr_auc         # a filter on the ids
 //! BENCH_LONG=1 cargo bench -p benches           # longer, steadier measurements
 //! BENCH_QUICK=1 cargo bench -p benches          # smallest size of every workload
+//! BENCH_THREADS=1 cargo bench -p benches        # 1 libtorch thread instead of 2
 //! ```
 //!
 //! Ids encode the parameters (`loss/precision_at_recall/N2097152-L1`); CUDA variants
