@@ -259,6 +259,11 @@ def python_step(case_id, data_dir, meta):
         u = meta["unet"]
         net = UNet(u["depth"], u["base_channels"], u["in_channels"])
         net.train()
+        parameters = sum(p.numel() for p in net.parameters())
+        if parameters != u["parameters"]:
+            raise SystemExit(
+                f"the PyTorch U-Net has {parameters} parameters, seg's has {u['parameters']}"
+            )
         opt = torch.optim.Adam(net.parameters(), lr=meta["learning_rate"])
         b, side = f["B"], int(param.split("x")[-1])
         stem = data_dir / f"seg_B{b}_S{side}"
@@ -556,6 +561,7 @@ def render(results, metrics_rows, metrics_note, info, quick, elapsed, missing):
     add("cargo bench -p benches -- loss/pr_auc             # criterion, a filter on the ids")
     add("BENCH_LONG=1 cargo bench -p benches               # 30 samples over 8 s each")
     add("BENCH_QUICK=1 cargo bench -p benches              # smallest size of each workload")
+    add("BENCH_THREADS=1 cargo bench -p benches            # 1 libtorch thread instead of 2")
     add("target/release/timings run loss/bce/N2097152-L1 --threads 1   # one case, JSON")
     add("```")
     add("")
@@ -679,6 +685,12 @@ def render(results, metrics_rows, metrics_note, info, quick, elapsed, missing):
     add("")
     add("Ours: `seg`'s U-Net, `seg::objective::Objective`, `seg::optim::Adam` (the step of")
     add("`seg::train`). PyTorch: the same layout (depth, widths) with `torch.optim.Adam`.")
+    u = info.get("meta", {}).get("unet")
+    if u:
+        add(
+            f"Depth {u['depth']}, {u['base_channels']} base channels: {u['parameters']:,} "
+            "trainable parameters on both sides (the worker checks the count)."
+        )
     add("")
     add("Median (min) in ms; ratios of medians (of minima).")
     add("")
@@ -851,6 +863,7 @@ def main():
         data_dir = pathlib.Path(tmp)
         meta = subprocess.run([str(TIMINGS), "meta"], capture_output=True, text=True, check=True)
         (data_dir / "meta.json").write_text(meta.stdout)
+        info["meta"] = json.loads(meta.stdout)
         subprocess.run(
             [str(TIMINGS), "gen", str(data_dir), *[cid for cid, _, _ in rows]], check=True
         )

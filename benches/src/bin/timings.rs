@@ -195,19 +195,32 @@ fn write_scored(dir: &Path, name: &str, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn meta() -> serde_json::Value {
+fn meta() -> Result<serde_json::Value> {
     let u = unet_config();
-    json!({
+    // Trainable parameters of the U-Net, so that the Python side can check its copy.
+    let vars = tch::nn::VarStore::new(Device::Cpu);
+    seg::model::UNet::new(&(vars.root() / "unet"), &u)?;
+    let parameters: i64 = vars
+        .trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum();
+    Ok(json!({
         "threads": THREADS,
         "target_recall": case::TARGET_RECALL,
         "target_precision": case::TARGET_PRECISION,
         "target_fpr": case::TARGET_FPR,
-        "unet": {"depth": u.depth, "base_channels": u.base_channels, "in_channels": u.in_channels},
+        "unet": {
+            "depth": u.depth,
+            "base_channels": u.base_channels,
+            "in_channels": u.in_channels,
+            "parameters": parameters,
+        },
         "learning_rate": LEARNING_RATE,
         "binned_range": [BINNED_RANGE.0, BINNED_RANGE.1],
         "stream_chunk": STREAM_CHUNK,
         "cuda": tch::Cuda::is_available(),
-    })
+    }))
 }
 
 fn main() -> ExitCode {
@@ -215,10 +228,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => parse_run(&args[1..]).and_then(run).map(|v| println!("{v}")),
         Some("gen") if args.len() >= 2 => write_inputs(&PathBuf::from(&args[1]), &args[2..]),
-        Some("meta") => {
-            println!("{}", meta());
-            Ok(())
-        }
+        Some("meta") => meta().map(|m| println!("{m}")),
         _ => Err(
             "usage: timings run ID [--reps R] [--warmup W] [--budget S] [--device D] \
                   | timings gen DIR ID... | timings meta"
