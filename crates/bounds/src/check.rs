@@ -170,7 +170,7 @@ pub(crate) fn nonneg_weights(op: &'static str, what: &'static str, w: &Tensor) -
         return Err(Error::InvalidValue {
             op,
             what,
-            reason: format!("weight {v} is negative or not finite"),
+            reason: format!("value {v} is negative or not finite"),
         });
     }
     Ok(())

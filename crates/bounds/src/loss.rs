@@ -114,6 +114,12 @@ struct Batch {
 /// streaming priors only). State is kept in the VarStore's kind and cast to the logits'
 /// kind on use.
 ///
+/// Load a checkpoint only into a loss built with the checkpoint's config and L: a
+/// missing name or a mismatched size is a `TchError` from `VarStore::load`, but
+/// `VarStore::load` copies with broadcasting, so a checkpoint with L = 1 (or K = 1)
+/// loads silently into a loss with more labels (or anchors), and a checkpoint of
+/// another objective with the same shapes loads too. The loss cannot see either.
+///
 /// Reference: Eban et al. (2017) §3–5; upstream `loss_layers.py` (reference §4).
 /// Differences from upstream: the default multiplier update is projected dual ascent
 /// ([`MultiplierUpdate::DualAscent`]); priors move only on [`Pass::Train`]; ROC-AUC
