@@ -10,6 +10,7 @@ mod objectives;
 mod regressions;
 mod roc;
 mod smoke;
+mod spotcheck;
 mod state;
 mod toy;
 mod util;
