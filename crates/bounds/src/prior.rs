@@ -15,9 +15,11 @@ use crate::{Error, Pass, PriorConfig, Result};
 /// ```
 ///
 /// Rows with weight 0 add nothing. If `prior_total` is 0 (pseudocounts 0 and no
-/// weight seen yet), π = 0.5. The counters are float64 whatever the VarStore's kind,
-/// so that long streams of pixels count exactly. Fixed: the given values, broadcast
-/// to `[L]`.
+/// weight seen yet), π = 0.5. The counters are created as float64 whatever the
+/// VarStore's kind, so that long streams of pixels count exactly; a later
+/// `VarStore::set_kind` (or `float()`, `half()`) converts them too (float32 counts
+/// exactly only up to 2²⁴), so set the VarStore's kind before building the loss.
+/// Fixed: the given values, broadcast to `[L]`.
 ///
 /// Reference: upstream `util.build_label_priors` (reference §2.8). Differences:
 /// upstream updates on every evaluation of the loss, eval included; we update only on
