@@ -53,6 +53,8 @@ use crate::{Error, Result, Surrogate, check};
 ///   overflows the logits' kind (`what = "loss"`, e.g. pair weights w_a·w_b beyond its
 ///   range).
 /// - [`Error::InvalidConfig`]: `max_pairs = Some(0)`.
+/// - [`Error::Torch`]: the exact path could not allocate its `[N, N]` tensors (the
+///   batch is too large: set `max_pairs`).
 ///
 /// # Examples
 /// ```
@@ -130,7 +132,7 @@ pub fn roc_auc_pairwise_loss(
     let s = logits.reshape([n, l]); // [N, L]
 
     let loss = match max_pairs {
-        None => exact(&labels, &s, &weights, surrogate, n),
+        None => exact(&labels, &s, &weights, surrogate, n)?,
         Some(0) => {
             return Err(Error::InvalidConfig {
                 field: "max_pairs",
@@ -153,7 +155,7 @@ pub fn roc_auc_pairwise_loss(
                     reason: "the sampled estimator (max_pairs set) needs labels in {0, 1}".into(),
                 });
             }
-            sampled(&labels, &s, &weights, surrogate, n, m, seed)
+            sampled(&labels, &s, &weights, surrogate, n, m, seed)?
         }
     };
     check::finite_output(OP, "loss", &loss)?;
@@ -161,29 +163,31 @@ pub fn roc_auc_pairwise_loss(
 }
 
 /// φ₊ applied elementwise, with autograd: xent as −log σ(z) (stable, exact derivative
-/// at 0), hinge as relu(1 − z).
-fn positive_surrogate(surrogate: Surrogate, z: &Tensor) -> Tensor {
-    match surrogate {
-        Surrogate::Xent => -z.log_sigmoid(),
-        Surrogate::Hinge => (-z + 1.0).relu(),
-    }
+/// at 0), hinge as relu(1 − z). Fallible, so that an allocation failure is an error.
+fn positive_surrogate(surrogate: Surrogate, z: &Tensor) -> Result<Tensor> {
+    Ok(match surrogate {
+        Surrogate::Xent => z.f_log_sigmoid()?.f_neg()?,
+        Surrogate::Hinge => z.f_neg()?.f_add_scalar(1.0)?.f_relu()?,
+    })
 }
 
 /// The exact O(N²·L) form, one label at a time (without autograd the peak is O(N²)).
-fn exact(labels: &Tensor, s: &Tensor, w: &Tensor, surrogate: Surrogate, n: i64) -> Tensor {
+/// Every `[N, N]` step uses libtorch's fallible ops: a batch too large for memory is an
+/// [`Error::Torch`], not a panic.
+fn exact(labels: &Tensor, s: &Tensor, w: &Tensor, surrogate: Surrogate, n: i64) -> Result<Tensor> {
     let l = labels.size()[1];
-    let columns: Vec<Tensor> = (0..l)
-        .map(|j| {
-            let (y, sj, wj) = (labels.select(1, j), s.select(1, j), w.select(1, j)); // [N]
-            // Axis 0 = b (the element the loss belongs to), axis 1 = a (its partner).
-            let dy = y.unsqueeze(1) - y.unsqueeze(0); // [N, N]: y_b − y_a
-            let ds = sj.unsqueeze(1) - sj.unsqueeze(0); // [N, N]: s_b − s_a
-            let pair_w = wj.unsqueeze(1) * wj.unsqueeze(0); // [N, N]
-            let per_pair = dy.abs() * pair_w * positive_surrogate(surrogate, &(&dy * ds));
-            per_pair.sum_dim_intlist([1i64].as_slice(), false, None) // [N]
-        })
-        .collect();
-    Tensor::stack(&columns, 1) / (2.0 * n as f64) // [N, L]
+    let mut columns = Vec::with_capacity(l as usize);
+    for j in 0..l {
+        let (y, sj, wj) = (labels.select(1, j), s.select(1, j), w.select(1, j)); // [N]
+        // Axis 0 = b (the element the loss belongs to), axis 1 = a (its partner).
+        let dy = y.unsqueeze(1).f_sub(&y.unsqueeze(0))?; // [N, N]: y_b − y_a
+        let ds = sj.unsqueeze(1).f_sub(&sj.unsqueeze(0))?; // [N, N]: s_b − s_a
+        let pair_w = wj.unsqueeze(1).f_mul(&wj.unsqueeze(0))?; // [N, N]
+        let phi = positive_surrogate(surrogate, &dy.f_mul(&ds)?)?;
+        let per_pair = dy.f_abs()?.f_mul(&pair_w)?.f_mul(&phi)?;
+        columns.push(per_pair.f_sum_dim_intlist([1i64].as_slice(), false, None::<Kind>)?); // [N]
+    }
+    Ok(Tensor::f_stack(&columns, 1)?.f_div_scalar(2.0 * n as f64)?) // [N, L]
 }
 
 /// The sampled (or, for few pairs, enumerated) form; labels are 0/1 here.
@@ -195,7 +199,7 @@ fn sampled(
     n: i64,
     max_pairs: usize,
     seed: u64,
-) -> Tensor {
+) -> Result<Tensor> {
     let device = s.device();
     let l = labels.size()[1];
     let mut columns = Vec::with_capacity(l as usize);
@@ -228,14 +232,14 @@ fn sampled(
         let q_idx = Tensor::from_slice(&q_idx).to_device(device);
         let margin = sj.index_select(0, &p_idx) - sj.index_select(0, &q_idx);
         let pair_w = wj.index_select(0, &p_idx) * wj.index_select(0, &q_idx);
-        let share = pair_w * positive_surrogate(surrogate, &margin) * (scale / (2.0 * n as f64));
+        let share = pair_w * positive_surrogate(surrogate, &margin)? * (scale / (2.0 * n as f64));
         let col = sj
             .zeros_like()
             .index_add(0, &p_idx, &share)
             .index_add(0, &q_idx, &share);
         columns.push(col);
     }
-    Tensor::stack(&columns, 1) // [N, L]
+    Ok(Tensor::stack(&columns, 1)) // [N, L]
 }
 
 /// Row indices where a [N] boolean mask is true, on the host.

@@ -330,3 +330,23 @@ fn focal_gradients_stay_finite_with_targets_that_require_grad() {
     assert_tensors_close(&loss, &loss2, 0.0, 0.0);
     assert_close(&gs, &vec64(&s2.grad()), 0.0, 0.0);
 }
+
+/// The exact pairwise loss allocates `[N, N]` tensors with libtorch's panicking ops,
+/// so a batch too large for memory aborted the caller with a panic instead of an error.
+/// Runs only where the kernel refuses such an allocation outright (heuristic or strict
+/// overcommit), so that it cannot start a multi-terabyte allocation anywhere.
+#[test]
+fn exact_pairwise_roc_too_large_for_memory_is_an_error() {
+    let mode = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
+    if !matches!(mode.trim(), "0" | "2") {
+        return;
+    }
+    // [N, N] in float32 is 4 TiB.
+    let y = Tensor::zeros([1 << 20], (Kind::Float, Device::Cpu));
+    let e = roc_auc_pairwise_loss(&y, &y, None, Surrogate::Xent, None, 0);
+    assert!(
+        matches!(e, Err(Error::Torch(_))),
+        "{:?}",
+        e.map(|t| t.size())
+    );
+}
