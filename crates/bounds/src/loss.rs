@@ -52,7 +52,13 @@ pub struct Diagnostics {
     pub slack: Tensor,
     /// g = ∂J/∂λ with J the batch-mean loss (analytic), `[L]` / `[L, K]`: what
     /// [`GlobalLoss::dual_step`] ascends on. g > 0 exactly when the constraint, in the
-    /// Lagrangian's own units (|Y₊| ≈ N·π), is violated.
+    /// Lagrangian's own units (|Y₊| ≈ π·Σ_i w_il), is violated:
+    /// ```text
+    /// g_lk = ( c1_lk·L₊_lk + d1_lk·L₋_lk + t1_lk·Σ_i w_il ) / (N·L·K)
+    /// ```
+    /// with c = c0 + c1·λ, d = d0 + d1·λ, τ = t1·λ (see [`GlobalLoss`]) and L₊, L₋ the
+    /// weighted surrogate sums. Elements of weight 0 add nothing, so N·g does not
+    /// change when ignored rows are appended.
     pub constraint_grad: Tensor,
 }
 
@@ -92,10 +98,10 @@ struct Batch {
 /// have K = 1 and no bias):
 ///
 /// ```text
-/// loss_il = w_il · (1/K) Σ_k [ c_lk·y_il·φ₊(s_il + b_lk) + d_lk·(1 − y_il)·φ₋(s_il + b_lk) ]
-///           + (1/K) Σ_k τ_lk
+/// loss_il = w_il · (1/K) Σ_k [ c_lk·y_il·φ₊(s_il + b_lk) + d_lk·(1 − y_il)·φ₋(s_il + b_lk)
+///                             + τ_lk ]
 ///
-/// objective            c                d        τ (λ-term, not weighted)
+/// objective            c                d        τ (λ-term, weighted by w too)
 /// recall@precision α   1 + λ(1 − α)     λα       −λ(1 − α)·π·κ
 /// precision@recall r   λ                1        +λ·π·(r − 1)·κ       (= FPR@TPR)
 /// TPR@FPR r            1                λ        −λ·r·(1 − π)·κ
@@ -104,9 +110,11 @@ struct Batch {
 /// ```
 ///
 /// φ₊, φ₋ and κ are the surrogate's (see [`Surrogate`](crate::Surrogate)), π the label
-/// prior, w the element weight (0 = ignore). The model (and the biases) minimise; the
-/// multipliers λ ≥ 0 maximise. The λ-term is replicated on every row, so the batch
-/// *mean* holds one copy of it per label. Derivations: `docs/math.md`.
+/// prior, w the element weight (0 = ignore: the element adds nothing, λ-term included).
+/// The model (and the biases) minimise; the multipliers λ ≥ 0 maximise. The λ-term
+/// stands for |Y₊| ≈ π·Σ_i w_il (|Y₋| ≈ (1 − π)·Σ_i w_il), so the batch *sum* of the
+/// per-element loss is the Lagrangian, and with all weights 1 the batch *mean* holds
+/// one copy of τ per label. Derivations: `docs/math.md`.
 ///
 /// State, under the caller's path (names are stable, so `VarStore::save`/`load`
 /// checkpoint and resume it exactly): `multipliers` (`[L]` or `[L, K]`), `biases` (`[L, K]`,
@@ -121,9 +129,12 @@ struct Batch {
 /// another objective with the same shapes loads too. The loss cannot see either.
 ///
 /// Reference: Eban et al. (2017) §3–5; upstream `loss_layers.py` (reference §4).
-/// Differences from upstream: the default multiplier update is projected dual ascent
-/// ([`MultiplierUpdate::DualAscent`]); priors move only on [`Pass::Train`]; ROC-AUC
-/// anchors are our extension; ±inf logits are rejected.
+/// Differences from upstream: the weight multiplies the λ-term too (upstream adds τ
+/// unweighted on every row, i.e. estimates |Y₊| as N·π with the row count N, so
+/// ignored rows inflate the λ-term; identical when all weights are 1); the default
+/// multiplier update is projected dual ascent ([`MultiplierUpdate::DualAscent`]);
+/// priors move only on [`Pass::Train`]; ROC-AUC anchors are our extension; ±inf
+/// logits are rejected.
 ///
 /// # Examples
 /// ```
@@ -414,7 +425,8 @@ impl GlobalLoss {
             .surrogate
             .weighted(&b.y.unsqueeze(2), &s3, &c, &d);
         let per = per.mean_dim([2i64].as_slice(), false, b.s.kind());
-        let loss = (&b.w * per + tau).reshape(b.shape.as_slice());
+        // The λ-term is weighted like the surrogate: |Y₊| ≈ π·Σw (docs/math.md §3).
+        let loss = (&b.w * (per + tau)).reshape(b.shape.as_slice());
         let diagnostics = self.diagnostics(&b, &aff, &priors, pass);
         Ok(LossOutput { loss, diagnostics })
     }
@@ -426,7 +438,7 @@ impl GlobalLoss {
     /// by [`crate::fused::anchor_surrogate_sum`] in chunks of `chunk_rows` rows with
     /// an analytic gradient, so no `[N, L, K]` graph is kept:
     /// ```text
-    /// J = anchor_surrogate_sum(s, y, w, b, c, d) / (N·L) + mean_{l,k} τ_lk
+    /// J = ( anchor_surrogate_sum(s, y, w, b, c, d) + Σ_l (Σ_i w_il)·(1/K) Σ_k τ_lk ) / (N·L)
     /// ```
     ///
     /// # Shapes
@@ -460,7 +472,10 @@ impl GlobalLoss {
             let (lam, aff, priors) = self.state_for(&b, form, pass);
             let c = &aff.c0 + &aff.c1 * &lam;
             let d = &aff.d0 + &aff.d1 * &lam;
-            let tau = (&aff.t1 * &lam).mean(b.s.kind());
+            // Σ_il w_il·τ̄_l = Σ_l τ̄_l·Σ_i w_il, with τ̄_l the mean over anchors.
+            let tau = (&aff.t1 * &lam).mean_dim([1i64].as_slice(), false, b.s.kind());
+            let tau =
+                (tau * b.w.sum_dim_intlist([0i64].as_slice(), false, b.s.kind())).sum(b.s.kind());
             let bias = self.bias_for(&b.s);
             let sum = crate::fused::anchor_surrogate_sum(
                 &b.s,
@@ -473,7 +488,7 @@ impl GlobalLoss {
                 self.config.chunk_rows as i64,
             )?;
             let (n, l) = (b.s.size()[0], b.s.size()[1]);
-            let loss = sum / (n * l) as f64 + tau;
+            let loss = (sum + tau) / (n * l) as f64;
             let diagnostics = self.diagnostics(&b, &aff, &priors, pass);
             return Ok(LossOutput { loss, diagnostics });
         }
@@ -687,9 +702,12 @@ impl GlobalLoss {
             let yneg = (&b.w * (-&b.y + 1.0))
                 .sum_dim_intlist(dims.as_slice(), false, kind)
                 .reshape([l, 1]);
+            let wsum =
+                b.w.sum_dim_intlist(dims.as_slice(), false, kind)
+                    .reshape([l, 1]);
             let tp = &ypos - &lpos / kappa;
             let fp = &lneg / kappa;
-            let g = (&aff.c1 * &lpos + &aff.d1 * &lneg + &aff.t1 * n as f64) / (n * l * k) as f64;
+            let g = (&aff.c1 * &lpos + &aff.d1 * &lneg + &aff.t1 * &wsum) / (n * l * k) as f64;
             let t = &aff.target;
             let ratio = |num: &Tensor, den: &Tensor| {
                 let ok = den.gt(0.0);

@@ -521,10 +521,11 @@ fn rows_do_not_depend_on_the_rest_of_the_batch() {
     }
 }
 
-/// The λ-term is not weighted: a weight-0 element costs exactly the λ-term, and
-/// weights multiply the surrogate (hand formula, P@R, xent).
+/// Weights multiply the surrogate and the λ-term alike, so a weight-0 element costs
+/// exactly 0 (hand formula, P@R, xent). Upstream adds the λ-term unweighted; the old
+/// version of this test pinned that, and a weight-0 element then cost τ.
 #[test]
-fn weights_multiply_only_the_surrogate() {
+fn weights_multiply_the_surrogate_and_the_lambda_term() {
     let vs = vs64();
     let (r_target, pi, lam) = (0.8, 0.3, 1.7);
     let loss = make_loss(
@@ -553,12 +554,13 @@ fn weights_multiply_only_the_surrogate() {
     let expected: Vec<f64> = (0..3)
         .map(|i| {
             w[i] * (lam * y[i] * phi_pos(Surrogate::Xent, x[i])
-                + (1.0 - y[i]) * phi_neg(Surrogate::Xent, x[i]))
-                + tau
+                + (1.0 - y[i]) * phi_neg(Surrogate::Xent, x[i])
+                + tau)
         })
         .collect();
+    assert!(tau.abs() > 0.05, "{tau}");
     assert_close(&vec64(&out.loss), &expected, 1e-12, 1e-12);
-    assert_close(&[vec64(&out.loss)[0]], &[tau], 1e-12, 0.0);
+    assert_close(&[vec64(&out.loss)[0]], &[0.0], 0.0, 0.0);
 }
 
 /// PR-AUC per element by hand: mean over anchors of R@P with biases added (K = 2,

@@ -1,7 +1,8 @@
 //! Independent spot checks of the math against reference/global-objectives.md, with
 //! every expected value recomputed here in plain f64 from the reference's formulas
 //! (not from the crate's helpers): one tiny weighted batch, fixed prior π = 0.4,
-//! λ₀ = 1.5.
+//! λ₀ = 1.5. One deliberate difference from the reference: the weight multiplies the
+//! λ-term too (w·(surrogate + τ); upstream adds τ unweighted), see docs/math.md §3.
 use bounds::roc::roc_auc_pairwise_loss;
 use bounds::{GlobalLoss, LossConfig, ObjectiveConfig, Pass, PriorConfig, Surrogate, Target};
 use tch::Tensor;
@@ -50,7 +51,7 @@ fn precision_at_recall_by_hand() {
     let r = 0.8;
     let want: Vec<f64> = (0..4)
         .map(|i| {
-            W[i] * (LAM * Y[i] * sp(-S[i]) + (1.0 - Y[i]) * sp(S[i])) + LAM * PI * (r - 1.0) * LN2
+            W[i] * (LAM * Y[i] * sp(-S[i]) + (1.0 - Y[i]) * sp(S[i]) + LAM * PI * (r - 1.0) * LN2)
         })
         .collect();
     let (loss, out, _vs) = run(&fixed(par(Target::All(r)), Surrogate::Xent));
@@ -61,8 +62,9 @@ fn precision_at_recall_by_hand() {
     let d = &out.diagnostics;
     assert_close(&vec64(&d.tp_lower_bound), &[tp], 1e-13, 0.0);
     assert_close(&vec64(&d.slack), &[tp / y_pos - r], 1e-13, 1e-15);
-    // J = mean_i loss_i is affine in λ: ∂J/∂λ = (L₊ + N·π·(r − 1)·κ)/N.
-    let g = (l_pos + 4.0 * PI * (r - 1.0) * LN2) / 4.0;
+    // J = mean_i loss_i is affine in λ: ∂J/∂λ = (L₊ + Σw·π·(r − 1)·κ)/N.
+    let w_sum: f64 = W.iter().sum();
+    let g = (l_pos + w_sum * PI * (r - 1.0) * LN2) / 4.0;
     assert_close(&vec64(&d.constraint_grad), &[g], 1e-13, 0.0);
     loss.dual_step(&out).unwrap();
     assert_close(&vec64(&loss.multipliers()), &[LAM + g], 1e-13, 0.0);
@@ -76,8 +78,8 @@ fn recall_at_precision_hinge_and_tpr_at_fpr_by_hand() {
     let hn = |x: f64| (1.0 + x).max(0.0);
     let want: Vec<f64> = (0..4)
         .map(|i| {
-            W[i] * ((1.0 + LAM * (1.0 - a)) * Y[i] * hp(S[i]) + LAM * a * (1.0 - Y[i]) * hn(S[i]))
-                - LAM * (1.0 - a) * PI
+            W[i] * ((1.0 + LAM * (1.0 - a)) * Y[i] * hp(S[i]) + LAM * a * (1.0 - Y[i]) * hn(S[i])
+                - LAM * (1.0 - a) * PI)
         })
         .collect();
     let (_l, out, _vs) = run(&fixed(rap(Target::All(a)), Surrogate::Hinge));
@@ -94,7 +96,7 @@ fn recall_at_precision_hinge_and_tpr_at_fpr_by_hand() {
     let r = 0.2;
     let want: Vec<f64> = (0..4)
         .map(|i| {
-            W[i] * (Y[i] * sp(-S[i]) + LAM * (1.0 - Y[i]) * sp(S[i])) - LAM * r * (1.0 - PI) * LN2
+            W[i] * (Y[i] * sp(-S[i]) + LAM * (1.0 - Y[i]) * sp(S[i]) - LAM * r * (1.0 - PI) * LN2)
         })
         .collect();
     let (_l, out, _vs) = run(&fixed(tpr_at_fpr(Target::All(r)), Surrogate::Xent));
@@ -123,8 +125,8 @@ fn pr_auc_with_upstream_normaliser_by_hand() {
                 .map(|k| {
                     let (a, z) = (alphas[k], S[i] + b[k]);
                     W[i] * ((1.0 + LAM * (1.0 - a)) * Y[i] * sp(-z)
-                        + LAM * a * (1.0 - Y[i]) * sp(z))
-                        - LAM * (1.0 - a) * PI * LN2
+                        + LAM * a * (1.0 - Y[i]) * sp(z)
+                        - LAM * (1.0 - a) * PI * LN2)
                 })
                 .sum();
             delta * sum / (0.6 - delta)

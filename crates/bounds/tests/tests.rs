@@ -5,6 +5,7 @@ mod common;
 mod errors;
 mod fused;
 mod gradcheck;
+mod ignored;
 mod multiplier;
 mod objectives;
 mod regressions;
