@@ -117,8 +117,10 @@ impl Accumulator {
     /// A binned accumulator with `bins` equal-width bins over `[low, high]`.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] when `bins = 0`, or `low`, `high` are not finite with
-    /// `low < high`.
+    /// [`Error::InvalidConfig`] when `bins = 0`; when `low`, `high` are not finite with
+    /// `low < high` or `high − low` overflows; when the `2·bins` counters cannot be
+    /// allocated; or when the bins are so narrow that two bin edges round to the same
+    /// float (every bin must have a distinct lower edge).
     pub fn binned(bins: usize, low: f64, high: f64, scale: ScoreScale) -> Result<Self> {
         if bins == 0 {
             return Err(Error::InvalidConfig {
@@ -132,17 +134,46 @@ impl Accumulator {
                 reason: format!("needs finite low < high, got [{low}, {high}]"),
             });
         }
+        if !(high - low).is_finite() {
+            return Err(Error::InvalidConfig {
+                field: "range",
+                reason: format!("width high - low overflows to infinity for [{low}, {high}]"),
+            });
+        }
+        let counters = || -> Result<Vec<f64>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(bins)
+                .map_err(|e| Error::InvalidConfig {
+                    field: "bins",
+                    reason: format!("cannot allocate {bins} bins: {e}"),
+                })?;
+            v.resize(bins, 0.0);
+            Ok(v)
+        };
+        let b = Bins {
+            low,
+            high,
+            pos: counters()?,
+            neg: counters()?,
+            elements: 0,
+            clamped: 0,
+        };
+        // Every bin needs its own edge, else two groups would share one threshold.
+        if let Some(j) = (1..=bins).find(|&j| b.edge(j) <= b.edge(j - 1)) {
+            return Err(Error::InvalidConfig {
+                field: "bins",
+                reason: format!(
+                    "{bins} bins over [{low}, {high}] are narrower than the float spacing \
+                     (edges {} and {} coincide)",
+                    j - 1,
+                    j
+                ),
+            });
+        }
         Ok(Accumulator {
             scale,
             seen: 0,
-            mode: Mode::Binned(Bins {
-                low,
-                high,
-                pos: vec![0.0; bins],
-                neg: vec![0.0; bins],
-                elements: 0,
-                clamped: 0,
-            }),
+            mode: Mode::Binned(b),
         })
     }
 

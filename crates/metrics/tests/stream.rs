@@ -151,3 +151,30 @@ fn binned_clamps_out_of_range_logits_and_counts_them() {
     assert_eq!(r.true_positives(), &[2.0, 3.0, 3.0]);
     assert_eq!(r.false_positives(), &[0.0, 0.0, 2.0]);
 }
+
+#[test]
+fn binned_config_that_cannot_be_honoured_is_an_error_not_an_abort_or_nan() {
+    // A bin count whose counters cannot be allocated: a typed error, not an abort.
+    let huge = usize::MAX / 16;
+    assert!(matches!(
+        Accumulator::binned(huge, 0.0, 1.0, P),
+        Err(Error::InvalidConfig { field: "bins", .. })
+    ));
+    // A range whose width overflows to ∞ would give NaN bin edges (thresholds).
+    assert!(matches!(
+        Accumulator::binned(4, -1e308, 1e308, ScoreScale::Logits),
+        Err(Error::InvalidConfig { field: "range", .. })
+    ));
+    // Bins narrower than the float spacing would repeat an edge, so two groups would
+    // share one threshold.
+    assert!(matches!(
+        Accumulator::binned(100, 1.0, 1.0 + 1e-15, P),
+        Err(Error::InvalidConfig { field: "bins", .. })
+    ));
+    // The widest range that works still gives finite, distinct thresholds.
+    let mut acc = Accumulator::binned(4, -1e307, 1e307, ScoreScale::Logits).unwrap();
+    acc.push(&[-5e306, 5e306, 0.0], &[0u8, 1, 1]).unwrap();
+    let r = acc.finish().unwrap();
+    assert!(r.thresholds().iter().all(|t| t.is_finite()));
+    assert_eq!(r.roc_auc().value, 1.0);
+}
