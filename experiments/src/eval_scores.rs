@@ -33,7 +33,7 @@ impl From<ScoresArg> for ScoreScale {
 #[derive(Debug, clap::Args)]
 pub struct EvalScoresArgs {
     /// CSV file with columns `score,label[,weight]`; the header is optional (a first
-    /// row whose score field is not a number is taken as the header).
+    /// row in which no field is a number is taken as the header).
     pub file: PathBuf,
     /// Report the best precision subject to recall >= R (repeatable).
     #[arg(long = "at-recall", value_name = "R")]
@@ -89,11 +89,14 @@ fn evaluate(args: &EvalScoresArgs) -> anyhow::Result<Json> {
             .context("invalid --bins / --low / --high")?,
     };
     let rows = read(&args.file, &mut acc)?;
+    if rows.n == 0 {
+        bail!("{}: no data rows", args.file.display());
+    }
     let clamped = acc.clamped();
     let bound = acc.auc_error_bound();
     let ranking = acc
         .finish()
-        .with_context(|| format!("{}: nothing to evaluate", args.file.display()))?;
+        .with_context(|| format!("{}: every weight is 0", args.file.display()))?;
     let at_recall = points(&args.at_recall, |t| ranking.precision_at_recall(t))?;
     let at_precision = points(&args.at_precision, |t| ranking.recall_at_precision(t))?;
     let mut report = json!({
@@ -152,7 +155,7 @@ fn points(
             let mut j = json!({
                 "target": p.target,
                 "value": if p.value.is_nan() { Json::Null } else { json!(p.value) },
-                "threshold": p.threshold,
+                "threshold": p.threshold.map(threshold_json),
                 "feasible": p.feasible,
                 "achieved": p.achieved,
             });
@@ -162,6 +165,18 @@ fn points(
             Ok(j)
         })
         .collect()
+}
+
+/// A threshold as JSON: a number, or the string `"inf"` / `"-inf"` for an infinite
+/// logit (JSON has no infinity, and `null` means "no threshold").
+fn threshold_json(t: f64) -> Json {
+    if t.is_finite() {
+        json!(t)
+    } else if t > 0.0 {
+        json!("inf")
+    } else {
+        json!("-inf")
+    }
 }
 
 /// Streams the CSV rows into `acc`; errors name the file and line.
@@ -187,8 +202,8 @@ fn read(path: &Path, acc: &mut Accumulator) -> anyhow::Result<Rows> {
         let at = || format!("{}:{line}", path.display());
         if first {
             first = false;
-            if record.get(0).is_some_and(|f| f.parse::<f64>().is_err()) {
-                continue; // header
+            if record.iter().all(|f| f.parse::<f64>().is_err()) {
+                continue; // header: no field is a number
             }
         }
         if record.len() == 1 && record.get(0) == Some("") {

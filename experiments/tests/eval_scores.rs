@@ -142,3 +142,59 @@ fn single_class_reports_undefined_not_zero() {
     assert_eq!(j["precision_at_recall"][0]["undefined"], "no_positives");
     assert_eq!(j["precision_at_recall"][0]["feasible"], false);
 }
+
+#[test]
+fn infinite_logit_threshold_is_not_printed_as_null() {
+    // The best R@P(1) threshold is the +∞ logit; JSON has no ∞, and `null` would read
+    // as "no threshold" next to `feasible: true`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "inf.csv", "inf,1\n0.1,0\n-inf,1\n");
+    let out = json_of(&run(
+        &file,
+        &[
+            "--scores",
+            "logits",
+            "--at-precision",
+            "1",
+            "--at-recall",
+            "1",
+        ],
+    ));
+    let p = &out["recall_at_precision"][0];
+    assert_eq!(p["feasible"], true);
+    assert_eq!(p["threshold"], "inf");
+    assert!(close(&p["value"], 0.5));
+    // Recall 1 needs the −∞ positive: threshold −∞, precision 2/3.
+    let p = &out["precision_at_recall"][0];
+    assert_eq!(p["threshold"], "-inf");
+    assert!(close(&p["value"], 2.0 / 3.0));
+}
+
+#[test]
+fn malformed_first_row_is_an_error_not_a_header() {
+    // Only a row with no numeric field is a header; `x,1` is a damaged data row.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "bad.csv", &format!("0.9x,1\n{ROWS}"));
+    let out = run(&file, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv:1") && err.contains("0.9x"), "{err}");
+    // A real header still works, also with a weight column.
+    let file = write(&dir, "h.csv", "score,label,weight\n0.9,1,1\n0.1,0,2\n");
+    assert_eq!(json_of(&run(&file, &[]))["n"], 2);
+}
+
+#[test]
+fn empty_file_says_it_has_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("empty.csv", ""), ("header.csv", "score,label\n\n")] {
+        let out = run(&write(&dir, name, text), &[]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no data rows"), "{err}");
+    }
+    // Rows that all weigh 0 are a different message.
+    let out = run(&write(&dir, "w0.csv", "0.2,0,0\n0.4,1,0\n"), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("every weight is 0"), "{err}");
+}
