@@ -181,7 +181,7 @@ pub fn build(suite: &SuiteConfig, results: &[CellResult], missing: Vec<String>) 
     }
 }
 
-fn eval_at<'a>(r: &'a CellResult, target: Target) -> &'a crate::rundir::TargetEval {
+fn eval_at(r: &CellResult, target: Target) -> &crate::rundir::TargetEval {
     r.evals
         .iter()
         .find(|ev| ev.target == target)
@@ -278,8 +278,17 @@ fn findings(t: &Table) -> Vec<String> {
         if let (Some(p), Some(b)) = (&r.vs_bce, bce)
             && r.kind.is_global()
         {
-            let verdict = if p.diff.mean > TIE && 2 * p.wins > p.diff.n {
+            // "Beats" needs a positive paired mean of more than two standard errors
+            // and a majority of seeds; a smaller lead is reported as within noise.
+            let se = if p.diff.n > 1 {
+                p.diff.std / (p.diff.n as f64).sqrt()
+            } else {
+                0.0
+            };
+            let verdict = if p.diff.mean > TIE && p.diff.mean > 2.0 * se && 2 * p.wins > p.diff.n {
                 "beats"
+            } else if p.diff.mean > TIE {
+                "does not clearly beat"
             } else {
                 "does not beat"
             };
@@ -329,7 +338,10 @@ pub fn markdown(report: &Report) -> String {
         "Cells finished: {}/{}. Every number is on the test split, at the threshold chosen on \
          the validation split as the most precise (or, for a precision target, the highest \
          recall) one that meets the target there; mean ± sample std over seeds. \
-         \"Δ vs BCE\" pairs seeds; \"wins\" counts seeds where the loss is strictly better.\n",
+         \"Δ vs BCE\" pairs seeds; \"wins\" counts seeds where the loss is better by more \
+         than 1e-6. A finding says a loss \"beats\" BCE when its paired mean difference is \
+         positive by more than two standard errors and it wins on most seeds, \"does not \
+         clearly beat\" when it is ahead by less, and \"does not beat\" otherwise.\n",
         report.cells_finished, report.cells_expected
     );
     if !report.missing.is_empty() {
@@ -342,27 +354,37 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(s, "## Headline\n");
     let _ = writeln!(
         s,
-        "| experiment | model | target | BCE | best global loss | its value | Δ vs BCE | wins | target met |"
+        "The loss trained for each table's target (P@R or R@P; PR-AUC when neither) \
+         against BCE, and the best loss of the table by mean.\n"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| experiment | model | target | metric | BCE | loss | its value | Δ vs BCE | wins | target met | best loss |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for t in &report.tables {
         let bce = t.rows.iter().find(|r| r.kind == LossKind::Bce);
+        let main = t
+            .rows
+            .iter()
+            .find(|r| r.kind.trains_for() == Some(t.target.on))
+            .or_else(|| t.rows.iter().find(|r| r.kind.is_global()));
         let best = t
             .rows
             .iter()
-            .filter(|r| r.kind.is_global())
+            .filter(|r| r.metric.n > 0)
             .max_by(|a, b| a.metric.mean.total_cmp(&b.metric.mean));
-        if let Some(g) = best {
+        if let Some(g) = main {
             let (metric, _) = metric_name(t.target);
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} {} | {} | {} | {}/{} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |",
                 t.experiment,
                 t.model,
                 t.target.describe(),
+                metric,
                 bce.map(|b| b.metric.show()).unwrap_or_else(|| "–".into()),
                 g.loss,
-                metric,
                 g.metric.show(),
                 g.vs_bce
                     .map(|p| p.diff.show_signed())
@@ -371,7 +393,9 @@ pub fn markdown(report: &Report) -> String {
                     .map(|p| format!("{}/{}", p.wins, p.diff.n))
                     .unwrap_or_else(|| "–".into()),
                 g.met,
-                g.seeds
+                g.seeds,
+                best.map(|b| format!("{} {}", b.loss, b.metric.show()))
+                    .unwrap_or_else(|| "–".into()),
             );
         }
     }

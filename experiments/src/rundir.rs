@@ -99,6 +99,9 @@ pub struct EpochLog {
     pub val_metric: Option<f64>,
     /// Validation average precision, if computed.
     pub val_ap: Option<f64>,
+    /// Wall time of the epoch in seconds, if measured.
+    #[serde(default)]
+    pub seconds: Option<f64>,
 }
 
 /// A run directory.

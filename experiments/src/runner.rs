@@ -29,7 +29,7 @@ pub struct SuiteArgs {
     /// Parent folder of run directories.
     #[arg(long, default_value = "runs")]
     pub out: PathBuf,
-    /// The run directory itself (default: OUT/<suite name>-<config hash>[-shardIofN]).
+    /// The run directory itself (default: OUT/NAME-HASH, with -shardIofN for a shard).
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
     /// Only these parts, comma-separated: toy,fashion,stardist,tabular.

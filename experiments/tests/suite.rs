@@ -68,7 +68,7 @@ fn quick_suite_writes_a_complete_report() {
         .collect();
     for e in [
         "toy",
-        "fashion-shirt",
+        "fashion-bag",
         "fashion-inverted",
         "stardist",
         "caravan",
@@ -110,7 +110,7 @@ fn quick_suite_writes_a_complete_report() {
     for png in [
         "toy-linear-pr.png",
         "toy-linear-multipliers.png",
-        "fashion-shirt-tiny-loss.png",
+        "fashion-bag-tiny-loss.png",
     ] {
         let bytes = std::fs::read(dir.join("plots").join(png)).unwrap();
         assert!(

@@ -140,6 +140,7 @@ pub fn run(
             slack: s.slack.clone(),
             val_metric: None,
             val_ap: None,
+            seconds: None,
         };
         if let Err(e) = progress.end_epoch(&record) {
             io_error.get_or_insert(e);

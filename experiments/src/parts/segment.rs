@@ -13,7 +13,7 @@ use super::classify::{constraints, global_loss_config};
 use super::{DataCache, data_dir, finish};
 use crate::cells::CellSpec;
 use crate::config::{Arch, DataConfig, LossKind, TargetOn};
-use crate::rundir::EpochLog;
+use crate::rundir::{CellResult, EpochLog};
 use crate::runner::CellProgress;
 
 /// Loads (or takes from the cache) the splits of a segmentation data set. The data do
@@ -159,6 +159,7 @@ pub fn run(
                     slack: r.slack.into_iter().collect(),
                     val_metric: r.val_precision_at_target_recall,
                     val_ap: r.val_ap,
+                    seconds: Some(r.seconds),
                 };
                 if let Err(e) = progress.end_epoch(&record) {
                     io_error.get_or_insert(e);
@@ -195,5 +196,3 @@ pub fn run(
         outcome.objective.multipliers().unwrap_or_default(),
     ))
 }
-
-use crate::rundir::CellResult;
