@@ -471,3 +471,88 @@ pub fn write(run: &RunDir) -> anyhow::Result<Report> {
     crate::plots::write_all(run, &suite, &results)?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Preset, SuiteConfig};
+    use crate::rundir::TargetEval;
+
+    /// Fake results of the toy experiment: BCE gets `bce`, P@R gets `par` per seed.
+    fn results(bce: &[f64], par: &[f64]) -> (SuiteConfig, Vec<CellResult>) {
+        let mut suite = SuiteConfig::preset(Preset::Quick);
+        suite.restrict_to(&[crate::config::Part::Toy]);
+        suite.set_seeds(bce.len());
+        let out = cells::expand(&suite)
+            .into_iter()
+            .map(|spec| {
+                let v = if spec.loss == LossKind::Bce { bce } else { par }[spec.seed as usize];
+                CellResult {
+                    key: spec.key(),
+                    evals: vec![TargetEval {
+                        target: spec.eval_targets[0],
+                        threshold: 0.5,
+                        precision: v,
+                        recall: 0.97,
+                        iou: 0.5,
+                        feasible_on_val: true,
+                    }],
+                    ap: 0.5,
+                    roc_auc: 0.5,
+                    final_multipliers: vec![2.0],
+                    pr_curve: vec![],
+                    test_positive_fraction: 0.1,
+                    seconds: 1.0,
+                    spec,
+                }
+            })
+            .collect();
+        (suite, out)
+    }
+
+    #[test]
+    fn paired_differences_and_verdicts() {
+        let (suite, r) = results(&[0.5, 0.6, 0.7], &[0.6, 0.75, 0.8]);
+        let rep = build(&suite, &r, vec![]);
+        let row = &rep.tables[0].rows[1];
+        let p = row.vs_bce.unwrap();
+        assert_eq!((p.wins, p.diff.n), (3, 3));
+        assert!((p.diff.mean - 0.35 / 3.0).abs() < 1e-12);
+        assert!(
+            rep.findings[0].contains("P@R(0.98) beats BCE"),
+            "{:?}",
+            rep.findings
+        );
+        // Recall 0.97 < 0.98 on every seed: the shortfall is stated.
+        assert!(rep.findings[1].contains("misses the recall target 0.98"));
+        assert!(rep.findings[1].contains("met on 0/3 seeds"));
+
+        let (suite, r) = results(&[0.5, 0.6, 0.7], &[0.4, 0.65, 0.6]);
+        let rep = build(&suite, &r, vec![]);
+        assert!(
+            rep.findings[0].contains("does not beat BCE"),
+            "{:?}",
+            rep.findings
+        );
+        let (suite, r) = results(&[0.5, 0.6, 0.7], &[0.7, 0.5, 0.71]);
+        let rep = build(&suite, &r, vec![]);
+        assert!(
+            rep.findings[0].contains("does not clearly beat"),
+            "{:?}",
+            rep.findings
+        );
+        let md = markdown(&rep);
+        assert!(
+            md.contains("| toy | linear | recall ≥ 0.98 | precision |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn stats_skip_undefined_values() {
+        let s = Stat::of(&[1.0, f64::NAN, 3.0]);
+        assert_eq!(s.n, 2);
+        assert!((s.mean - 2.0).abs() < 1e-12 && (s.std - 2f64.sqrt()).abs() < 1e-12);
+        assert_eq!(Stat::of(&[0.25]).std, 0.0);
+    }
+}

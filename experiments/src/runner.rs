@@ -14,6 +14,31 @@ use crate::parts;
 use crate::report;
 use crate::rundir::{EpochLog, EpochWriter, RunDir};
 
+/// Some cells of a suite failed (the others are stored and the report is written).
+#[derive(Debug)]
+pub struct CellsFailed {
+    /// How many.
+    pub count: usize,
+    /// The log file with their errors.
+    pub log: PathBuf,
+    /// Their keys.
+    pub keys: Vec<String>,
+}
+
+impl std::fmt::Display for CellsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} cells failed (see {}): {}",
+            self.count,
+            self.log.display(),
+            self.keys.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for CellsFailed {}
+
 /// Arguments of `suite`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SuiteArgs {
@@ -235,12 +260,12 @@ pub fn run(args: &SuiteArgs) -> anyhow::Result<PathBuf> {
         );
     }
     if !failed.is_empty() {
-        bail!(
-            "{} cells failed (see {}): {}",
-            failed.len(),
-            run.log_path().display(),
-            failed.join(", ")
-        );
+        return Err(CellsFailed {
+            count: failed.len(),
+            log: run.log_path(),
+            keys: failed,
+        }
+        .into());
     }
     Ok(dir)
 }
