@@ -17,8 +17,11 @@ pub const DICE_SMOOTH: f64 = 1.0;
 /// Which loss trains the model; serialized with a `kind` tag, e.g.
 /// `{"kind": "focal", "gamma": 2.0, "alpha": 0.25}` or
 /// `{"kind": "global", "objective": {"kind": "precision_at_recall", "target_recall": 0.9}}`.
+///
+/// A key that the kind does not take (`"alfa"` for `"alpha"`, a `pos_weight` on `bce`)
+/// is a deserialization error, never ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", from = "SpecRepr")]
 pub enum ObjectiveSpec {
     /// Binary cross-entropy, mean over all pixels ([`bounds::baseline::bce`]).
     Bce,
@@ -41,6 +44,30 @@ pub enum ObjectiveSpec {
     /// A global-objective loss ([`bounds::GlobalLoss`]) with one label, every pixel an
     /// element. Only [`MultiplierUpdate::DualAscent`] is accepted (see [`Objective::new`]).
     Global(LossConfig),
+}
+
+/// What [`ObjectiveSpec`] is read from: the same tags and fields, with the field-less
+/// kinds as empty struct variants so that `deny_unknown_fields` covers them too.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum SpecRepr {
+    Bce {},
+    WeightedBce { pos_weight: f64 },
+    Focal { gamma: f64, alpha: Option<f64> },
+    Dice {},
+    Global(LossConfig),
+}
+
+impl From<SpecRepr> for ObjectiveSpec {
+    fn from(r: SpecRepr) -> Self {
+        match r {
+            SpecRepr::Bce {} => ObjectiveSpec::Bce,
+            SpecRepr::WeightedBce { pos_weight } => ObjectiveSpec::WeightedBce { pos_weight },
+            SpecRepr::Focal { gamma, alpha } => ObjectiveSpec::Focal { gamma, alpha },
+            SpecRepr::Dice {} => ObjectiveSpec::Dice,
+            SpecRepr::Global(config) => ObjectiveSpec::Global(config),
+        }
+    }
 }
 
 impl Default for ObjectiveSpec {

@@ -274,13 +274,34 @@ fn epoch_seed(seed: u64, epoch: usize) -> i64 {
     (seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as i64
 }
 
+/// Names, shapes and content sums of the train and validation sets: a resume on other
+/// data of the same name and shape is caught by the sums (rounded to 12 significant
+/// digits, so a different reduction order cannot change them).
 fn data_fingerprint(splits: &SegSplits) -> String {
+    let sums = |set: &crate::data::SegSet| {
+        let s = |t: &tch::Tensor| t.sum(tch::Kind::Double).double_value(&[]);
+        // Per-image sums [N], also weighted by position: a permutation changes them.
+        let per_image =
+            set.images
+                .sum_dim_intlist([1i64, 2, 3].as_slice(), false, tch::Kind::Double);
+        let order =
+            tch::Tensor::arange(per_image.size()[0], (tch::Kind::Double, per_image.device()));
+        format!(
+            "{:.11e} {:.11e} {:.11e} {:.11e}",
+            s(&per_image),
+            s(&(&per_image * &order)),
+            s(&set.masks),
+            s(&set.valid)
+        )
+    };
     format!(
-        "train {} {:?}; val {} {:?}",
+        "train {} {:?} [{}]; val {} {:?} [{}]",
         splits.train.name,
         splits.train.images.size(),
+        sums(&splits.train),
         splits.val.name,
-        splits.val.images.size()
+        splits.val.images.size(),
+        sums(&splits.val)
     )
 }
 
@@ -299,8 +320,8 @@ fn data_fingerprint(splits: &SegSplits) -> String {
 /// - [`Error::InvalidConfig`]: any invalid config (see the `validate` methods); images
 ///   whose channel count is not `model.in_channels`; an existing checkpoint without
 ///   `resume`, or one written with other configs, seed or data.
-/// - [`Error::Data`]: a split that breaks the `SegSet` contract, or a corrupt
-///   checkpoint.
+/// - [`Error::Data`]: a split that breaks the `SegSet` contract, a train or
+///   validation set in which every pixel is ignored, or a corrupt checkpoint.
 /// - [`Error::NonFinite`]: a training loss that is NaN or infinite.
 /// - [`Error::Io`], [`Error::Torch`], [`Error::Bounds`], [`Error::Metrics`] from
 ///   checkpoints, libtorch, the loss and the validation metrics.
@@ -344,6 +365,12 @@ pub fn train(
         set.validate()?;
         if set.is_empty() {
             return Err(Error::data(&set.name, "the set holds no image"));
+        }
+        if set.valid.max().double_value(&[]) == 0.0 {
+            return Err(Error::data(
+                &set.name,
+                "every pixel is ignored (valid is 0 everywhere; check the ignore value)",
+            ));
         }
         let channels = set.images.size()[1];
         if channels != model_config.in_channels {

@@ -2,4 +2,5 @@
 mod data;
 mod evaluate;
 mod model;
+mod robustness;
 mod train;

@@ -60,7 +60,7 @@ pub enum SizePolicy {
 
 /// Configuration of [`load_pairs`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FolderConfig {
     /// Subfolder holding the images. Defaults to `"images"`.
     pub images_dir: String,
