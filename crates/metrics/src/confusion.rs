@@ -186,9 +186,22 @@ impl ConfusionCounts {
                 reason: format!("must be finite and > 0, got {beta}"),
             });
         }
-        let b2 = beta * beta;
-        let num = (1.0 + b2) * self.true_positives;
-        let d = num + b2 * self.false_negatives + self.false_positives;
+        let (tp, fp, fn_) = (
+            self.true_positives,
+            self.false_positives,
+            self.false_negatives,
+        );
+        // For β > 1 the form divided by β² keeps β² from overflowing (β → ∞ gives the
+        // recall); for β ≤ 1 the plain form, where β² → 0 gives the precision.
+        let (num, d) = if beta > 1.0 {
+            let inv = 1.0 / (beta * beta);
+            let num = (1.0 + inv) * tp;
+            (num, num + fn_ + inv * fp)
+        } else {
+            let b2 = beta * beta;
+            let num = (1.0 + b2) * tp;
+            (num, num + b2 * fn_ + fp)
+        };
         Ok(if d == 0.0 { 1.0 } else { num / d })
     }
 }

@@ -210,7 +210,8 @@ impl Ranking {
     /// Confusion counts at threshold `t` (predicted positive ⇔ score ≥ t).
     ///
     /// Exact at any `t`, not only at candidate thresholds: a binary search over the
-    /// groups.
+    /// groups. A NaN `t` compares false with every score, so it predicts nothing
+    /// positive, like `+∞`; [`ConfusionCounts::at_threshold`] rejects it instead.
     pub fn confusion_at(&self, threshold: f64) -> ConfusionCounts {
         let j = self.thresholds.partition_point(|&s| s >= threshold);
         let (tp, fp) = if j == 0 {

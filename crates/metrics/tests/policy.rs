@@ -235,6 +235,15 @@ fn threshold_metrics_match_hand_counts() {
     // F2 = 5·2 / (5·2 + 4·1 + 1) = 10 / 15.
     assert!((c.f_beta(2.0).unwrap() - 10.0 / 15.0).abs() < 1e-15);
     assert!(c.f_beta(0.0).is_err() && c.f_beta(f64::NAN).is_err());
+    // Huge and tiny finite β: recall and precision in the limit, never NaN from an
+    // overflowing β². Here TP = 2, FN = 1, FP = 1.
+    let c_recall = ConfusionCounts {
+        false_positives: 3.0,
+        ..c
+    };
+    assert!((c_recall.f_beta(1e300).unwrap() - 2.0 / 3.0).abs() < 1e-15);
+    assert!((c_recall.f_beta(1e-300).unwrap() - 2.0 / 5.0).abs() < 1e-15);
+    assert!((c_recall.f_beta(1e8).unwrap() - 2.0 / 3.0).abs() < 1e-12);
     let r = Ranking::new(&scores, &labels, P).unwrap();
     assert_eq!(r.confusion_at(0.5), c);
 }
