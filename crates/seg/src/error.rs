@@ -110,4 +110,24 @@ impl Error {
             reason: reason.into(),
         }
     }
+
+    /// `Ok` when `t` has shape `expected`, else an [`Error::Shape`] naming `what`.
+    pub(crate) fn check_shape(
+        op: &'static str,
+        what: &'static str,
+        t: &tch::Tensor,
+        expected: &[i64],
+    ) -> Result<()> {
+        let got = t.size();
+        if got == expected {
+            Ok(())
+        } else {
+            Err(Error::Shape {
+                op,
+                what,
+                expected: expected.to_vec(),
+                got,
+            })
+        }
+    }
 }

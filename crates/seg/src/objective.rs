@@ -303,15 +303,7 @@ pub(crate) fn check_pixels(
             got: shape,
         });
     }
-    for (what, t) in [("masks", masks), ("valid", valid)] {
-        if t.size() != shape {
-            return Err(Error::Shape {
-                op,
-                what,
-                expected: shape.clone(),
-                got: t.size(),
-            });
-        }
-    }
+    Error::check_shape(op, "masks", masks, &shape)?;
+    Error::check_shape(op, "valid", valid, &shape)?;
     Ok(shape)
 }

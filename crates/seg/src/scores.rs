@@ -56,17 +56,9 @@ fn check(
             });
         }
     };
-    for (what, t) in [("masks", Some(masks)), ("valid", valid)] {
-        if let Some(t) = t {
-            if t.size() != shape {
-                return Err(Error::Shape {
-                    op,
-                    what,
-                    expected: shape.clone(),
-                    got: t.size(),
-                });
-            }
-        }
+    Error::check_shape(op, "masks", masks, &shape)?;
+    if let Some(v) = valid {
+        Error::check_shape(op, "valid", v, &shape)?;
     }
     for (what, t) in [
         ("scores", Some(scores)),
