@@ -3,9 +3,12 @@
 //! The file is read row by row (never whole into memory) into a
 //! [`metrics::Accumulator`]; the metrics come from the `metrics` crate, this module
 //! only parses, validates targets and prints JSON.
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::{Context, anyhow, bail};
 use metrics::{Accumulator, Metric, OperatingPoint, ScoreScale};
@@ -182,11 +185,15 @@ fn threshold_json(t: f64) -> Json {
 /// Streams the CSV rows into `acc`; errors name the file and line.
 fn read(path: &Path, acc: &mut Accumulator) -> anyhow::Result<Rows> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let starts = Rc::new(RefCell::new(VecDeque::new()));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
+        .from_reader(LineStarts::new(
+            BufReader::with_capacity(1 << 20, file),
+            Rc::clone(&starts),
+        ));
     let mut rows = Rows::default();
     let mut columns = None;
     let mut record = csv::StringRecord::new();
@@ -198,7 +205,16 @@ fn read(path: &Path, acc: &mut Accumulator) -> anyhow::Result<Rows> {
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        // csv's own line count skips blank lines (and CRLF ones entirely), so the
+        // line is the first non-blank line starting at or after the record's offset.
+        let from = record.position().map_or(0, |p| p.byte());
+        let line = {
+            let mut q = starts.borrow_mut();
+            while q.front().is_some_and(|&(offset, _)| offset < from) {
+                q.pop_front();
+            }
+            q.front().map_or(0, |&(_, line)| line)
+        };
         let at = || format!("{}:{line}", path.display());
         if first {
             first = false;
@@ -238,6 +254,48 @@ fn read(path: &Path, acc: &mut Accumulator) -> anyhow::Result<Rows> {
         rows.weighted |= width == 3;
     }
     Ok(rows)
+}
+
+/// A reader that notes, for every line that does not start with `\r` or `\n`, its
+/// byte offset and 1-based line number as the bytes stream past (only the lines
+/// still ahead of the parser are kept: a few kilobytes' worth).
+struct LineStarts<R> {
+    inner: R,
+    /// Offset of the next byte to be read.
+    offset: u64,
+    /// Newlines seen so far.
+    newlines: u64,
+    /// Whether the next byte starts a line.
+    at_line_start: bool,
+    starts: Rc<RefCell<VecDeque<(u64, u64)>>>,
+}
+
+impl<R> LineStarts<R> {
+    fn new(inner: R, starts: Rc<RefCell<VecDeque<(u64, u64)>>>) -> Self {
+        LineStarts {
+            inner,
+            offset: 0,
+            newlines: 0,
+            at_line_start: true,
+            starts,
+        }
+    }
+}
+
+impl<R: Read> Read for LineStarts<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut starts = self.starts.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if self.at_line_start && b != b'\n' && b != b'\r' {
+                starts.push_back((self.offset + i as u64, self.newlines + 1));
+            }
+            self.at_line_start = b == b'\n';
+            self.newlines += u64::from(b == b'\n');
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// The reason a row is rejected, without the stream index (the line says where).

@@ -198,3 +198,22 @@ fn empty_file_says_it_has_no_rows() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("every weight is 0"), "{err}");
 }
+
+#[test]
+fn line_numbers_count_blank_lines_and_crlf() {
+    // The csv crate's own line count skips blank lines (and CRLF lines entirely).
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, line) in [
+        ("lf.csv", "0.9,1\n\n\n0.2,x\n", 4),
+        ("crlf.csv", "0.9,1\r\n\r\n\r\n0.2,x\r\n", 4),
+        ("crlf2.csv", "score,label\r\n0.9,1\r\n0.1,0\r\n0.2,x\r\n", 4),
+        ("header.csv", "score,label\n\n0.9,1\n0.2,x\n", 4),
+        ("quoted.csv", "0.9,1\n\"0.5\n\",1\n\n0.2,x\n", 5),
+        ("spaces.csv", "0.9,1\n   \n0.2,x\n", 3),
+    ] {
+        let out = run(&write(&dir, name, text), &[]);
+        assert!(!out.status.success(), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{name}:{line}: ")), "{name}: {err}");
+    }
+}
