@@ -313,6 +313,10 @@ fn data_fingerprint(splits: &SegSplits) -> String {
 /// (configs, seed and data must match) up to `config.epochs`. Without `resume`, the
 /// directory must not hold checkpoints yet.
 ///
+/// A training or validation set without any positive pixel is accepted: every
+/// objective stays finite, and the validation metrics that need positives (precision
+/// at the target recall, AP) are `None` in the [`EpochRecord`]s, never 0.
+///
 /// Progress goes to `progress`; the function prints nothing (`tracing` at debug level).
 /// `tch::set_num_threads(config.threads)` is applied process-wide.
 ///

@@ -112,3 +112,24 @@ fn sets_with_every_pixel_ignored_are_refused() {
         );
     }
 }
+
+#[test]
+fn sets_without_positive_pixels_train_to_finite_losses_and_undefined_validation() {
+    let mut s = splits(1);
+    for set in [&mut s.train, &mut s.val] {
+        set.masks = set.masks.zeros_like();
+    }
+    let par = ObjectiveSpec::Global(bounds::LossConfig::new(
+        bounds::ObjectiveConfig::PrecisionAtRecall {
+            target_recall: bounds::Target::All(0.9),
+        },
+    ));
+    for spec in [ObjectiveSpec::Bce, ObjectiveSpec::Dice, par] {
+        let out = train(&s, &tiny(), &spec, &config(), &mut |_| {}).unwrap();
+        let last = out.history.last().unwrap();
+        assert!(last.train_loss.is_finite(), "{}", spec.name());
+        // Precision at a recall target and AP need positives: absent, not 0.
+        assert_eq!(last.val_precision_at_target_recall, None, "{}", spec.name());
+        assert_eq!(last.val_ap, None, "{}", spec.name());
+    }
+}
