@@ -55,7 +55,8 @@ pub struct CheckpointState {
     /// The training settings that must not change on resume (see
     /// [`crate::train::TrainConfig::fingerprint`]).
     pub train: serde_json::Value,
-    /// Names and sizes of the training and validation sets.
+    /// Names, sizes and content sums of the training and validation sets (a resume
+    /// on other data is refused).
     pub data: String,
     /// One record per completed epoch.
     pub history: Vec<EpochRecord>,
