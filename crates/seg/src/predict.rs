@@ -43,8 +43,9 @@ pub struct PredictedImage {
 /// # Errors
 /// [`Error::InvalidConfig`] for a threshold outside [0, 1] (or NaN) or a model whose
 /// `in_channels` is neither 1 nor 3; [`Error::Io`] when a folder cannot be read or
-/// created or a PNG cannot be written; [`Error::Data`] when `input_dir` holds no PNG or
-/// a file cannot be decoded.
+/// created or a PNG cannot be written; [`Error::Data`] when `input_dir` holds no PNG,
+/// two PNGs with one stem (`a.png`, `a.PNG`: their outputs would collide) or a file
+/// that cannot be decoded.
 pub fn predict_folder(
     model: &UNet,
     input_dir: &Path,
@@ -78,6 +79,19 @@ pub fn predict_folder(
         return Err(Error::data(input_dir, "no PNG image in the folder"));
     }
     inputs.sort();
+    let mut stems = std::collections::HashMap::new();
+    for input in &inputs {
+        let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned());
+        if let Some(other) = stems.insert(stem, input) {
+            return Err(Error::data(
+                input,
+                format!(
+                    "same stem as {}: both would write one output file",
+                    other.display()
+                ),
+            ));
+        }
+    }
     std::fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
 
     let mut written = Vec::with_capacity(inputs.len());
@@ -100,11 +114,10 @@ pub fn predict_folder(
             .map(|&v| if v >= threshold { 255 } else { 0 })
             .collect();
         let positive_pixels = mask.iter().filter(|&&m| m > 0).count() as u64;
+        // The same (lossy) stem as the collision check above.
         let stem = input
             .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("image")
-            .to_string();
+            .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
         let probability_png = output_dir.join(format!("{stem}_prob.png"));
         let mask_png = output_dir.join(format!("{stem}_mask.png"));
         write_gray(&probability_png, width, height, prob)?;

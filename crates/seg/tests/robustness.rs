@@ -133,3 +133,32 @@ fn sets_without_positive_pixels_train_to_finite_losses_and_undefined_validation(
         assert_eq!(last.val_ap, None, "{}", spec.name());
     }
 }
+
+#[test]
+fn two_files_with_one_stem_are_an_error_not_a_silent_pick() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, masks) = (dir.path().join("images"), dir.path().join("masks"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    for name in ["a.png", "a.PNG"] {
+        image::GrayImage::new(4, 3).save(images.join(name)).unwrap();
+    }
+    image::GrayImage::new(4, 3)
+        .save(masks.join("a.png"))
+        .unwrap();
+    let err = seg::data::folder::load_pairs(dir.path(), &FolderConfig::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Data { reason, .. } if reason.contains("same name")),
+        "{err}"
+    );
+    // Prediction would write a_prob.png twice.
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let model = seg::model::UNet::new(&vs.root(), &tiny()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = seg::predict::predict_folder(&model, &images, out.path(), 0.5).unwrap_err();
+    assert!(
+        matches!(&err, Error::Data { reason, .. } if reason.contains("same stem")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}

@@ -98,7 +98,12 @@ fn list_png(dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
             .is_some_and(|e| e.eq_ignore_ascii_case("png"));
         if is_png && path.is_file() {
             if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                out.insert(stem.to_string(), path);
+                if let Some(other) = out.insert(stem.to_string(), path.clone()) {
+                    return Err(Error::data(
+                        &path,
+                        format!("same name as {} (pairs match by stem)", other.display()),
+                    ));
+                }
             }
         }
     }
@@ -228,7 +233,8 @@ fn apply_policy(
 /// # Errors
 /// - [`Error::InvalidConfig`] for a zero-sized [`SizePolicy`] target;
 /// - [`Error::Io`] when a folder or file cannot be read;
-/// - [`Error::Data`] naming the file for: no image found, an image without its mask
+/// - [`Error::Data`] naming the file for: no image found, two files of one folder
+///   with the same stem (`a.png` and `a.PNG`), an image without its mask
 ///   (the missing mask path), a mask without its image, an undecodable file, a mask whose
 ///   size differs from its image, or (with [`SizePolicy::Same`]) a pair whose size differs
 ///   from the first pair.
