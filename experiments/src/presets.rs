@@ -1,5 +1,5 @@
-//! The built-in suites: `--quick` (smoke test), the default (about 15 minutes on 2 CPU
-//! cores) and `--full` (full sizes, 5 seeds). docs/experiments.md lists their contents.
+//! The built-in suites: `--quick` (smoke test), the default (about 7 minutes on 2 idle
+//! CPU cores) and `--full` (full sizes, 5 seeds). docs/experiments.md lists their contents.
 use crate::config::{
     Arch, DataConfig, ExperimentConfig, LossKind, LossParams, ModelConfig, Preset, SuiteConfig,
     TrainParams,
@@ -53,6 +53,7 @@ struct Sizes {
     test: usize,
     epochs: usize,
     crops: usize,
+    stardist_epochs: usize,
     tab_epochs: usize,
 }
 
@@ -65,6 +66,7 @@ fn sizes(p: Preset) -> Sizes {
             test: 32,
             epochs: 1,
             crops: 16,
+            stardist_epochs: 4,
             tab_epochs: 2,
         },
         Preset::Default => Sizes {
@@ -72,8 +74,9 @@ fn sizes(p: Preset) -> Sizes {
             train: 400,
             val: 200,
             test: 300,
-            epochs: 3,
+            epochs: 8,
             crops: 128,
+            stardist_epochs: 6,
             tab_epochs: 20,
         },
         Preset::Full => Sizes {
@@ -83,6 +86,7 @@ fn sizes(p: Preset) -> Sizes {
             test: 10_000,
             epochs: 10,
             crops: 2048,
+            stardist_epochs: 20,
             tab_epochs: 60,
         },
     }
@@ -101,17 +105,21 @@ impl SuiteConfig {
             PrAuc,
             RocAuc,
         ];
+        // Dual rate 1.0 (the bounds crate's default): at 0.05 the P@R multiplier on
+        // fashion-bag only went 1.0 → 1.3 while the recall slack stayed at −1.5…−2.6, so
+        // the constraint was never enforced; at 1.0 λ rises to ≈ 7 over 8 epochs and the
+        // slack climbs from −1.4 to −0.17 (docs/experiments.md has the measurements).
         let seg_train = TrainParams {
             epochs: s.epochs,
             batch_size: 8,
             learning_rate: 1e-2,
-            dual_rate: 0.05,
+            dual_rate: 1.0,
         };
         // The default trains every loss on the small U-Net and the BCE-vs-P@R pair on
         // the capacity-limited one, to fit the time budget; --full trains every loss on
         // both and adds the confusable Shirt setting, which needs more data and epochs
-        // than the default budget allows (at 400 mosaics × 3 epochs every model is
-        // still at the prior there).
+        // than the default budget allows (measured at 400 mosaics × 3 epochs, every
+        // model was still at the prior there).
         let (models, losses, recall_targets) = match p {
             Preset::Quick => (
                 vec![unet("tiny", 1, 4, None)],
@@ -189,7 +197,7 @@ impl SuiteConfig {
             },
             models: vec![unet("small", 2, 8, None)],
             train: TrainParams {
-                epochs: s.epochs.max(2) * 2,
+                epochs: s.stardist_epochs,
                 batch_size: 16,
                 ..seg_train
             },
