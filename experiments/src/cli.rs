@@ -20,7 +20,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a suite of comparisons (default: the built-in suite, about 15 minutes on 2 cores)
+    /// Run a suite of comparisons (default: the built-in suite, about 8 minutes on 2 cores)
     /// into a run directory; re-running the same command resumes unfinished cells.
     Suite(runner::SuiteArgs),
     /// Rebuild report.json, report.md and the plots of a run directory from its files.
