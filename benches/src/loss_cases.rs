@@ -214,51 +214,28 @@ mod tests {
     #[test]
     fn fused_and_autograd_paths_agree() {
         let s = data::scored("loss", 300);
-        for k in [1, 5] {
-            let fused = LossKind::PrAuc {
-                anchors: k,
-                fused: true,
-            };
-            let plain = LossKind::PrAuc {
-                anchors: k,
-                fused: false,
-            };
-            let a = LossWorkload::from_data(fused, &s, Device::Cpu)
-                .unwrap()
-                .step()
-                .unwrap();
-            let b = LossWorkload::from_data(plain, &s, Device::Cpu)
-                .unwrap()
-                .step()
-                .unwrap();
-            assert_eq!(a.len(), 2, "logits and biases");
-            for (x, y) in a.iter().zip(&b) {
-                let diff = (x - y).abs().max().double_value(&[]);
-                assert!(diff < 1e-5, "K = {k}: max |fused − autograd| = {diff}");
-            }
-            let fused = LossKind::AnchorSum {
-                anchors: k,
-                fused: true,
-            };
-            let plain = LossKind::AnchorSum {
-                anchors: k,
-                fused: false,
-            };
-            let a = LossWorkload::from_data(fused, &s, Device::Cpu)
-                .unwrap()
-                .step()
-                .unwrap();
-            let b = LossWorkload::from_data(plain, &s, Device::Cpu)
-                .unwrap()
-                .step()
-                .unwrap();
-            assert_eq!(a.len(), 2, "logits and biases");
-            for (x, y) in a.iter().zip(&b) {
-                let diff = (x - y).abs().max().double_value(&[]);
-                assert!(
-                    diff < 1e-5,
-                    "anchor sum, K = {k}: |fused − autograd| = {diff}"
-                );
+        let pr_auc = |anchors, fused| LossKind::PrAuc { anchors, fused };
+        let anchor_sum = |anchors, fused| LossKind::AnchorSum { anchors, fused };
+        for (name, kind) in [
+            ("PR-AUC", &pr_auc as &dyn Fn(usize, bool) -> LossKind),
+            ("anchor sum", &anchor_sum),
+        ] {
+            for k in [1, 5] {
+                let step = |fused| {
+                    LossWorkload::from_data(kind(k, fused), &s, Device::Cpu)
+                        .unwrap()
+                        .step()
+                        .unwrap()
+                };
+                let (a, b) = (step(true), step(false));
+                assert_eq!(a.len(), 2, "logits and biases");
+                for (x, y) in a.iter().zip(&b) {
+                    let diff = (x - y).abs().max().double_value(&[]);
+                    assert!(
+                        diff < 1e-5,
+                        "{name}, K = {k}: max |fused − autograd| = {diff}"
+                    );
+                }
             }
         }
     }
